@@ -62,14 +62,17 @@ export function loadMnist(split: MnistSplit, limit?: number): LabeledData {
   shuffleInPlace(chosen, `${MNIST_SPLIT_VERSION}/${split}`);
   const size = limit === undefined ? chosen.length : Math.min(limit, chosen.length);
   if (limit !== undefined && limit > chosen.length) {
-    throw new Error(`dataset.samples: the MNIST ${split} split has ${chosen.length} digits, ${limit} were asked for`);
+    throw new Error(
+      `dataset.samples: the MNIST ${split} split has ${chosen.length} digits, ${limit} were asked for`,
+    );
   }
   const inputs = makeTensor([size, 1, MNIST_IMAGE_SIZE, MNIST_IMAGE_SIZE]);
   const labels = new Int32Array(size);
   for (let sample = 0; sample < size; sample++) {
     const { label, pixels, offset } = chosen[sample];
     labels[sample] = label;
-    for (let pixel = 0; pixel < PIXELS; pixel++) inputs.data[sample * PIXELS + pixel] = pixels[offset + pixel];
+    for (let pixel = 0; pixel < PIXELS; pixel++)
+      inputs.data[sample * PIXELS + pixel] = pixels[offset + pixel];
   }
   return { inputs, labels };
 }

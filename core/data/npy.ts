@@ -30,7 +30,11 @@ export class NpyFormatError extends Error {
   override readonly name = 'NpyFormatError';
 }
 
-export function encodeNpy(dtype: '<f4' | '<i4', shape: readonly number[], data: Float32Array | Int32Array): Uint8Array {
+export function encodeNpy(
+  dtype: '<f4' | '<i4',
+  shape: readonly number[],
+  data: Float32Array | Int32Array,
+): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // Pad so the data starts on a 64-byte boundary, as NumPy itself writes.
@@ -64,7 +68,9 @@ export function decodeNpy(bytes: Uint8Array, source = 'npy data'): NpyArray {
     throw new NpyFormatError(`${source}: unreadable .npy header ${JSON.stringify(header.trim())}`);
   }
   if (fortran === 'True') {
-    throw new NpyFormatError(`${source}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`);
+    throw new NpyFormatError(
+      `${source}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray`,
+    );
   }
   const dtype = normalizeDtype(descr, source);
   const shape = shapeText
@@ -80,9 +86,11 @@ export function decodeNpy(bytes: Uint8Array, source = 'npy data'): NpyArray {
       `${source}: shape (${shape.join(', ')}) of ${descr} needs ${expectedBytes} data bytes, file has ${bytes.length - dataStart}`,
     );
   }
-  // Copy into an aligned buffer: the data offset is not guaranteed to be aligned for the dtype.
-  const data = bytes.slice(dataStart).buffer;
-  return { dtype, shape, values: typedView(dtype, data) };
+  // Copy into a fresh, aligned buffer: the data offset need not be aligned for the dtype, and a
+  // Node Buffer's .slice() is a view into a shared pool rather than a copy.
+  const data = new Uint8Array(expectedBytes);
+  data.set(bytes.subarray(dataStart));
+  return { dtype, shape, values: typedView(dtype, data.buffer) };
 }
 
 function normalizeDtype(descr: string, source: string): NpyDtype {

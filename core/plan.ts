@@ -1,0 +1,214 @@
+import type { BenchmarkSpec } from '../spec';
+import { formatPath } from '../spec';
+import { TempestInputError } from './errors';
+import { hashOf } from './hash';
+import { moduleId, type PerturbationModule } from './perturb/module';
+import { findPerturbation } from './perturb/registry';
+import type { RunnerSettings } from './model/runner';
+import type { ArtifactRef } from './store/types';
+
+/** What is done to the inputs of a cell before the model sees them. */
+export type Transform =
+  | { readonly kind: 'clean' }
+  | {
+      readonly kind: 'perturbation';
+      readonly module: string;
+      readonly version: string;
+      readonly severity: number | null;
+      readonly params: Record<string, unknown>;
+    };
+
+/** A condition is a transform plus whether it needs one cell per replicate seed. */
+export interface Condition {
+  readonly label: string;
+  readonly transform: Transform;
+  readonly stochastic: boolean;
+}
+
+export interface PlannedModel {
+  readonly id: string;
+  readonly sha256: string;
+  readonly blob: ArtifactRef;
+  readonly sourcePath: string;
+}
+
+export interface PlannedDataset {
+  /** Identity of the samples: hash of the input and label blob hashes. */
+  readonly hash: string;
+  readonly inputs: ArtifactRef;
+  readonly labels: ArtifactRef;
+  readonly samples: number;
+  readonly sampleDims: readonly number[];
+  readonly lineage: unknown;
+}
+
+export interface PlannedCell {
+  readonly index: number;
+  readonly key: string;
+  readonly modelId: string;
+  readonly modelSha256: string;
+  readonly condition: string;
+  readonly transform: Transform;
+  /** Replicate seed; null for deterministic transforms, which need one cell only. */
+  readonly seed: number | null;
+}
+
+export interface BenchmarkPlan {
+  readonly apiVersion: 'tempest.plan/v1';
+  readonly name: string;
+  readonly specHash: string;
+  readonly runtime: string;
+  readonly batchSize: number;
+  readonly threads: RunnerSettings;
+  readonly models: readonly PlannedModel[];
+  readonly dataset: PlannedDataset;
+  readonly modules: readonly string[];
+  readonly seeds: readonly number[];
+  readonly cells: readonly PlannedCell[];
+}
+
+export function specHash(spec: BenchmarkSpec): string {
+  return hashOf(spec);
+}
+
+function validatedParams(
+  module: PerturbationModule,
+  params: Record<string, unknown>,
+  where: readonly PropertyKey[],
+): Record<string, unknown> {
+  const parsed = module.params.safeParse(params);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${formatPath([...where, ...issue.path])}: ${issue.message}`,
+    );
+    throw new TempestInputError(
+      `invalid parameters for ${module.name}: ${problems.join('; ')}`,
+      'InvalidModuleParams',
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The conditions a spec asks for, with modules resolved and parameters validated. Pure and cheap,
+ * so the CLI runs it before starting anything: a bad module or parameter never reaches a worker.
+ */
+export function expandConditions(spec: BenchmarkSpec): Condition[] {
+  const conditions: Condition[] = [];
+  if (spec.clean) conditions.push({ label: 'clean', transform: { kind: 'clean' }, stochastic: false });
+  spec.perturbations.forEach((perturbation, index) => {
+    const where = ['perturbations', index];
+    const module = findPerturbation(
+      perturbation.module,
+      perturbation.version,
+      formatPath([...where, 'module']),
+    );
+    const overrides = perturbation.params ?? {};
+    const severities: (number | null)[] =
+      perturbation.severities ?? (module.severityParams && !perturbation.params ? [1, 2, 3, 4, 5] : [null]);
+    for (const severity of severities) {
+      if (severity !== null && !module.severityParams) {
+        throw new TempestInputError(
+          `${formatPath([...where, 'severities'])}: ${module.name} has no severity scale; give params instead`,
+          'InvalidModuleParams',
+        );
+      }
+      const base = severity === null ? {} : module.severityParams!(severity);
+      const params = validatedParams(module, { ...base, ...overrides }, [...where, 'params']);
+      const label =
+        severity === null ? `${module.name}[${hashOf(params).slice(0, 8)}]` : `${module.name}/s${severity}`;
+      if (conditions.some((existing) => existing.label === label)) {
+        throw new TempestInputError(
+          `${formatPath(where)}: condition ${label} is listed twice`,
+          'DuplicateCondition',
+        );
+      }
+      conditions.push({
+        label,
+        stochastic: module.stochastic,
+        transform: { kind: 'perturbation', module: module.name, version: module.version, severity, params },
+      });
+    }
+  });
+  return conditions;
+}
+
+/**
+ * The cell key: sha256 of every input that can change a cell's output bytes. Equal keys mean
+ * equal results, which is what lets any run reuse any earlier run's finished cells. Batch size and
+ * thread counts are included conservatively: kernels may pick different summation orders for them.
+ */
+export function cellKey(parts: {
+  modelSha256: string;
+  dataHash: string;
+  transform: Transform;
+  seed: number | null;
+  runtime: string;
+  batchSize: number;
+  threads: RunnerSettings;
+}): string {
+  return hashOf({ cell: 'tempest/cell/v1', ...parts });
+}
+
+/**
+ * Whose randomness a perturbation draws: seed, data and transform, but not the model, so every
+ * model sees the very same perturbed inputs and models can be compared sample by sample.
+ */
+export function randomnessScope(dataHash: string, transform: Transform, seed: number | null): unknown {
+  if (transform.kind === 'clean') return { clean: true };
+  return {
+    data: dataHash,
+    module: moduleId({ name: transform.module, version: transform.version }),
+    params: transform.params,
+    seed,
+  };
+}
+
+export function expandCells(
+  spec: BenchmarkSpec,
+  models: readonly PlannedModel[],
+  dataset: PlannedDataset,
+  runtime: string,
+  threads: RunnerSettings,
+): PlannedCell[] {
+  const conditions = expandConditions(spec);
+  const cells: PlannedCell[] = [];
+  for (const model of models) {
+    for (const condition of conditions) {
+      for (const seed of condition.stochastic ? spec.seeds : [null]) {
+        const key = cellKey({
+          modelSha256: model.sha256,
+          dataHash: dataset.hash,
+          transform: condition.transform,
+          seed,
+          runtime,
+          batchSize: spec.execution.batchSize,
+          threads,
+        });
+        cells.push({
+          index: cells.length,
+          key,
+          modelId: model.id,
+          modelSha256: model.sha256,
+          condition: condition.label,
+          transform: condition.transform,
+          seed,
+        });
+      }
+    }
+  }
+  return cells;
+}
+
+export function moduleIdsOf(conditions: readonly Condition[]): string[] {
+  const ids = new Set<string>();
+  for (const { transform } of conditions) {
+    if (transform.kind === 'perturbation')
+      ids.add(moduleId({ name: transform.module, version: transform.version }));
+  }
+  return [...ids].sort();
+}
+
+export function dataIdentity(inputs: ArtifactRef, labels: ArtifactRef): string {
+  return hashOf({ data: 'tempest/data/v1', inputs: inputs.sha256, labels: labels.sha256 });
+}

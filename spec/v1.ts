@@ -1,0 +1,130 @@
+import { z } from 'zod';
+
+/**
+ * Benchmark spec, version tempest/v1. Every field a user can write is declared here, strictly:
+ * an unknown key is an error (a typo must not silently become a default). Fields may be added to
+ * v1 only as optional ones, so every v1 spec ever written keeps parsing.
+ */
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (at most 64, no spaces)');
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (a sha256)');
+
+const filePath = z.string().min(1, 'must not be empty');
+
+export const ModelSpecV1 = z
+  .object({
+    id: identifier.describe('Name used in results and reports'),
+    path: filePath.describe('ONNX file, relative to the spec file'),
+    sha256: sha256.optional().describe('Pinned sha256 of the ONNX file; a mismatch stops the run'),
+  })
+  .strict();
+
+const samples = z.number().int().positive().max(10_000_000).optional();
+
+export const BuiltinDatasetV1 = z
+  .object({
+    source: z.literal('builtin'),
+    name: z.literal('mnist'),
+    split: z.enum(['train', 'test']).default('test'),
+    samples,
+  })
+  .strict();
+
+export const CsvDatasetV1 = z
+  .object({
+    source: z.literal('csv'),
+    path: filePath,
+    labelColumn: z.string().min(1).default('label'),
+    /** Per-sample shape the feature columns are reshaped to, e.g. [1, 28, 28]; default [features]. */
+    shape: z.array(z.number().int().positive()).min(1).optional(),
+    samples,
+  })
+  .strict();
+
+export const NpyDatasetV1 = z
+  .object({
+    source: z.literal('npy'),
+    inputs: filePath.describe('float array [N, ...]'),
+    labels: filePath.describe('integer array [N]'),
+    samples,
+  })
+  .strict();
+
+export const DatasetSpecV1 = z.discriminatedUnion('source', [BuiltinDatasetV1, CsvDatasetV1, NpyDatasetV1]);
+
+export const PerturbationSpecV1 = z
+  .object({
+    module: identifier.describe('Registered perturbation module name, e.g. gaussian_noise'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, 'expected an exact semantic version like 1.0.0')
+      .optional()
+      .describe('Pinned module version; the run stops if the installed module differs'),
+    severities: z.array(z.number().int().min(1).max(5)).min(1).optional(),
+    params: z.record(z.string(), z.unknown()).optional().describe("Overrides of the module's parameters"),
+  })
+  .strict();
+
+export const ExecutionSpecV1 = z
+  .object({
+    concurrency: z.number().int().min(1).max(256).default(4),
+    batchSize: z.number().int().min(1).max(65_536).default(250),
+    intraOpThreads: z.number().int().min(1).max(64).default(1),
+    interOpThreads: z.number().int().min(1).max(64).default(1),
+    heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
+    cellTimeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
+  })
+  .strict();
+
+export const BenchmarkSpecV1 = z
+  .object({
+    apiVersion: z.literal('tempest/v1'),
+    name: identifier,
+    description: z.string().optional(),
+    models: z
+      .array(ModelSpecV1)
+      .min(1, 'name at least one model')
+      .superRefine((models, ctx) => {
+        const seen = new Set<string>();
+        models.forEach((model, index) => {
+          if (seen.has(model.id)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'id'],
+              message: `duplicate model id "${model.id}"`,
+            });
+          }
+          seen.add(model.id);
+        });
+      }),
+    dataset: DatasetSpecV1,
+    clean: z.boolean().default(true).describe('Evaluate each model on unperturbed inputs too'),
+    perturbations: z.array(PerturbationSpecV1).default([]),
+    seeds: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1),
+      )
+      .min(1)
+      .default([0])
+      .refine((seeds) => new Set(seeds).size === seeds.length, 'seeds must be distinct'),
+    metrics: z.array(z.literal('accuracy')).min(1).default(['accuracy']),
+    execution: ExecutionSpecV1.prefault({}),
+  })
+  .strict()
+  .refine((spec) => spec.clean || spec.perturbations.length > 0, {
+    message: 'nothing to evaluate: set clean: true or list at least one perturbation',
+    path: ['perturbations'],
+  });
+
+export type BenchmarkSpecV1 = z.infer<typeof BenchmarkSpecV1>;
+export type ModelSpecV1 = z.infer<typeof ModelSpecV1>;
+export type DatasetSpecV1 = z.infer<typeof DatasetSpecV1>;
+export type PerturbationSpecV1 = z.infer<typeof PerturbationSpecV1>;
+export type ExecutionSpecV1 = z.infer<typeof ExecutionSpecV1>;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { loadMnist } from '../core/data/mnist';
+import { sha256Hex } from '../core/hash';
+import { gaussianNoise } from '../core/perturb/gaussian-noise';
+import { deriveKey, sampleStream } from '../core/rng/keyed';
+import { sliceSamples, type Tensor } from '../core/tensor/tensor';
+
+const digits = loadMnist('test', 64).inputs;
+
+function perturb(input: Tensor, severity: number, seed: number, firstSampleIndex = 0): Tensor {
+  const key = deriveKey({ test: 'gaussian', seed });
+  return gaussianNoise.apply(input, gaussianNoise.severityParams!(severity), {
+    streamFor: (index) => sampleStream(key, index),
+    firstSampleIndex,
+  });
+}
+
+const bytesOf = (tensor: Tensor) =>
+  new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+
+describe('gaussian_noise', () => {
+  it('keeps shape and dtype and stays in [0, 1]', () => {
+    const output = perturb(digits, 5, 1);
+    expect(output.dims).toEqual(digits.dims);
+    expect(output.data).toBeInstanceOf(Float32Array);
+    expect(output.data.every((value) => value >= 0 && value <= 1)).toBe(true);
+  });
+
+  it('gives identical bytes for the same seed and different bytes for another', () => {
+    expect(sha256Hex(bytesOf(perturb(digits, 3, 1)))).toBe(sha256Hex(bytesOf(perturb(digits, 3, 1))));
+    expect(sha256Hex(bytesOf(perturb(digits, 3, 1)))).not.toBe(sha256Hex(bytesOf(perturb(digits, 3, 2))));
+  });
+
+  it('does not depend on batching: each sample draws from its own stream', () => {
+    const whole = perturb(digits, 2, 7);
+    const first = perturb(sliceSamples(digits, 0, 10), 2, 7, 0);
+    const rest = perturb(sliceSamples(digits, 10, 64), 2, 7, 10);
+    expect([...first.data, ...rest.data]).toEqual([...whole.data]);
+  });
+
+  it('moves real digits further from the clean image as severity grows', () => {
+    const meanAbsoluteChange = (severity: number) => {
+      const output = perturb(digits, severity, 3);
+      let total = 0;
+      for (let i = 0; i < output.data.length; i++) total += Math.abs(output.data[i] - digits.data[i]);
+      return total / output.data.length;
+    };
+    const distances = [1, 2, 3, 4, 5].map(meanAbsoluteChange);
+    for (let s = 1; s < 5; s++) expect(distances[s]).toBeGreaterThan(distances[s - 1]);
+  });
+
+  it('adds noise with the published sigma where clipping cannot interfere', () => {
+    const gray: Tensor = { dims: [20, 1, 28, 28], data: new Float32Array(20 * 784).fill(0.5) };
+    const output = perturb(gray, 1, 11);
+    const noise = Array.from(output.data, (value) => value - 0.5);
+    const mean = noise.reduce((a, b) => a + b, 0) / noise.length;
+    const sd = Math.sqrt(noise.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (noise.length - 1));
+    // sigma 0.08 at severity 1; with 15,680 draws the SD estimate is within ~2% (5 standard errors).
+    expect(Math.abs(mean)).toBeLessThan(0.004);
+    expect(Math.abs(sd - 0.08) / 0.08).toBeLessThan(0.03);
+  });
+
+  it('pins the output bytes of version 1.0.0 on fixed input', () => {
+    expect(gaussianNoise.version).toBe('1.0.0');
+    expect(sha256Hex(bytesOf(perturb(digits, 3, 1)))).toMatchInlineSnapshot(
+      `"5b350d9de692e2e5b777c3fb04f5d1a314bdf34f7862c8bcadbadc71c7dcbcf6"`,
+    );
+  });
+});
