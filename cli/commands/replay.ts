@@ -1,0 +1,52 @@
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { installWorkerLogging } from '../../workers/benchmark-worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { workflowCodeOptions } from '../../workers/workflow-code';
+
+/** History files named by the arguments: files as given, folders by their history.json and histories/*.json. */
+async function historyFiles(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    if (!(await stat(path)).isDirectory()) {
+      files.push(path);
+      continue;
+    }
+    const found: string[] = [];
+    if ((await readdir(path)).includes('history.json')) found.push(join(path, 'history.json'));
+    const nested = join(path, 'histories');
+    try {
+      for (const name of (await readdir(nested)).filter((entry) => entry.endsWith('.json')).sort()) {
+        found.push(join(nested, name));
+      }
+    } catch {
+      // no histories/ folder
+    }
+    if (found.length === 0) throw new Error(`${path}: no history.json or histories/*.json to replay`);
+    files.push(...found);
+  }
+  return files;
+}
+
+/**
+ * Replay exported event histories against the current workflow code. A determinism failure means
+ * the code can no longer reproduce how a recorded run unfolded: exit 1 and say which history.
+ */
+export async function replayCommand(paths: readonly string[]): Promise<number> {
+  installWorkerLogging('WARN');
+  let failures = 0;
+  for (const file of await historyFiles(paths)) {
+    const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
+    try {
+      await Worker.runReplayHistory({ ...workflowCodeOptions(), replayName: 'tempest-replay' }, history);
+      console.log(`ok      ${file}`);
+    } catch (error) {
+      failures++;
+      const kind = error instanceof DeterminismViolationError ? 'nondeterminism' : 'replay error';
+      console.log(`FAILED  ${file}: ${kind}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}

@@ -1,0 +1,133 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { TempestInputError } from '../core/errors';
+import { packageVersionOfTempest } from '../core/package-root';
+import { SpecError } from '../spec';
+import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
+import { replayCommand } from './commands/replay';
+import { runCommand } from './commands/run';
+import { statusCommand } from './commands/status';
+import { workerCommand } from './commands/worker';
+
+/** Exit codes: 0 ok, 1 failure, 2 bad input (spec, model, data), 3 run cancelled. */
+const EXIT_BAD_INPUT = 2;
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+/** A workflow that failed because of bad input carries the activity's non-retryable failure as its cause. */
+function inputFailureOf(error: unknown): ApplicationFailure | undefined {
+  let cause: unknown = error;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.nonRetryable) return cause;
+    cause = cause.cause;
+  }
+  return undefined;
+}
+
+async function exitWith(work: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await work();
+  } catch (error) {
+    if (error instanceof SpecError || error instanceof TempestInputError) {
+      console.error(`tempest: ${error.message}`);
+      process.exitCode = EXIT_BAD_INPUT;
+      return;
+    }
+    const inputFailure = error instanceof WorkflowFailedError ? inputFailureOf(error) : undefined;
+    if (inputFailure) {
+      console.error(`tempest: ${inputFailure.type ?? 'bad input'}: ${inputFailure.message}`);
+      process.exitCode = EXIT_BAD_INPUT;
+      return;
+    }
+    console.error(`tempest: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.TEMPEST_DEBUG) console.error(error);
+    process.exitCode = 1;
+  }
+}
+
+const namespaceOption = () => new Option('--namespace <ns>', 'Temporal namespace').default('default');
+const taskQueueOption = () =>
+  new Option('--task-queue <name>', 'Temporal task queue').default(DEFAULT_TASK_QUEUE);
+const artifactsOption = () =>
+  new Option(
+    '--artifacts <dir>',
+    'artifact store folder (default: $TEMPEST_HOME/artifacts, else ./.tempest/artifacts)',
+  );
+
+export function buildProgram(): Command {
+  const program = new Command('tempest')
+    .description('Reproducible, auditable robustness benchmarks of ONNX models as durable Temporal workflows')
+    .version(packageVersionOfTempest());
+
+  program
+    .command('run')
+    .description('run a benchmark spec (embedded Temporal dev server + in-process worker unless --address)')
+    .argument('<spec>', 'benchmark spec, YAML or JSON')
+    .option(
+      '--out <dir>',
+      'folder for results.json, report.md, provenance.json, history.json (default: tempest-results/<name>)',
+    )
+    .option('--address <host:port>', 'an existing Temporal cluster; its workers run the cells')
+    .addOption(namespaceOption())
+    .addOption(taskQueueOption())
+    .addOption(
+      new Option('--executor <kind>', 'temporal (durable) or local (in-process, for debugging and baselines)')
+        .choices(['temporal', 'local'])
+        .default('temporal'),
+    )
+    .addOption(artifactsOption())
+    .option('--worker', 'with --address: also run a worker in this process', false)
+    .option(
+      '--max-concurrent-cells <n>',
+      "cells this process evaluates at once (default: the spec's concurrency)",
+      positiveInt,
+    )
+    .action((spec: string, options: Parameters<typeof runCommand>[1]) =>
+      exitWith(() => runCommand(spec, options)),
+    );
+
+  program
+    .command('worker')
+    .description('run a standalone worker for a Temporal cluster')
+    .option('--address <host:port>', 'Temporal frontend', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233')
+    .addOption(namespaceOption())
+    .addOption(taskQueueOption())
+    .addOption(artifactsOption())
+    .option('--max-concurrent-cells <n>', 'cells evaluated at once', positiveInt, 2)
+    .action((options: Parameters<typeof workerCommand>[0]) => exitWith(() => workerCommand(options)));
+
+  program
+    .command('status')
+    .description('show a run (workflow id) or list recent runs')
+    .argument('[run]', 'workflow id printed by `tempest run`')
+    .option('--address <host:port>', 'an existing Temporal cluster (default: the embedded dev server)')
+    .addOption(namespaceOption())
+    .action((run: string | undefined, options: { address?: string; namespace: string }) =>
+      exitWith(() => statusCommand(run, options)),
+    );
+
+  program
+    .command('replay')
+    .description(
+      'replay exported event histories against the current workflow code (exit 1 on nondeterminism)',
+    )
+    .argument('<paths...>', 'history JSON files, or run folders holding history.json')
+    .action((paths: string[]) => exitWith(() => replayCommand(paths)));
+
+  return program;
+}
+
+export function main(argv: readonly string[] = process.argv): void {
+  buildProgram()
+    .parseAsync(argv)
+    .catch((error: unknown) => {
+      console.error(`tempest: ${String(error)}`);
+      process.exitCode = 1;
+    });
+}
+
+if (require.main === module) main();

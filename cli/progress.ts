@@ -1,0 +1,49 @@
+import { SingleBar } from 'cli-progress';
+import type { BenchmarkProgress } from '../activities/types';
+
+/**
+ * Live progress: a bar with cells done/total, cache hits and ETA on a terminal; on a pipe or in
+ * CI, a plain line whenever the count changes (at most every two seconds), so logs stay readable.
+ */
+export class ProgressDisplay {
+  private bar?: SingleBar;
+  private lastLine = '';
+  private lastLineAt = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+
+  update(progress: BenchmarkProgress): void {
+    if (progress.total === 0) return;
+    const status = progress.paused ? 'paused' : progress.cancelRequested ? 'cancelling' : progress.phase;
+    if (this.stream.isTTY) {
+      if (!this.bar) {
+        this.bar = new SingleBar({
+          format:
+            'cells {bar} {value}/{total} | cache hits {cached} | running {running} | ETA {eta_formatted} | {status}',
+          stream: this.stream,
+          hideCursor: true,
+          etaBuffer: 20,
+        });
+        this.bar.start(progress.total, progress.done, {
+          cached: progress.cached,
+          running: progress.running,
+          status,
+        });
+      }
+      this.bar.update(progress.done, { cached: progress.cached, running: progress.running, status });
+      return;
+    }
+    const line = `cells ${progress.done}/${progress.total} | cache hits ${progress.cached} | running ${progress.running} | ${status}`;
+    const now = Date.now();
+    if (line !== this.lastLine && (now - this.lastLineAt > 2000 || progress.done === progress.total)) {
+      this.stream.write(`${line}\n`);
+      this.lastLine = line;
+      this.lastLineAt = now;
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}

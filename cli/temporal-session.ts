@@ -1,0 +1,48 @@
+import { Client, Connection } from '@temporalio/client';
+import { connectOrStartDevServer, type DevServer } from '../infra/dev-server';
+import { embeddedServerDir } from './state';
+
+export interface TemporalTarget {
+  /** host:port of an existing cluster; when absent, the embedded dev server in the state folder is used. */
+  readonly address?: string;
+  readonly namespace: string;
+}
+
+export interface TemporalSession {
+  readonly address: string;
+  readonly client: Client;
+  /** The embedded server, when this session uses one. */
+  readonly server?: DevServer;
+  close(): Promise<void>;
+}
+
+/**
+ * A client connected to the cluster named by --address, or to the embedded dev server (started,
+ * or reused when another Tempest process already runs it on the same state folder).
+ */
+export async function openTemporalSession(target: TemporalTarget): Promise<TemporalSession> {
+  const server = target.address
+    ? undefined
+    : await connectOrStartDevServer({ stateDir: embeddedServerDir() });
+  const address = target.address ?? server!.address;
+  try {
+    const connection = await Connection.connect({ address });
+    const client = new Client({ connection, namespace: target.namespace });
+    return {
+      address,
+      client,
+      server,
+      async close() {
+        await connection.close();
+        await server?.stop();
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    throw new Error(
+      `cannot connect to Temporal at ${address}: ${(error as Error).message}` +
+        (target.address ? '; check --address, or omit it to use the embedded dev server' : ''),
+      { cause: error },
+    );
+  }
+}

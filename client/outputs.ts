@@ -1,0 +1,39 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BenchmarkOutcome } from '../activities/types';
+import type { ArtifactStore } from '../core/store/types';
+
+export const OUTPUT_FILES = {
+  results: 'results.json',
+  report: 'report.md',
+  provenance: 'provenance.json',
+  history: 'history.json',
+} as const;
+
+/**
+ * Copy a finished run's artifacts from the store into `outDir`, byte for byte (reads are
+ * verified against their hashes), plus the exported event history when there is one.
+ */
+export async function writeRunOutputs(
+  store: ArtifactStore,
+  outcome: BenchmarkOutcome,
+  outDir: string,
+  historyJson?: string,
+): Promise<string[]> {
+  const dir = resolve(outDir);
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const copy = async (name: string, sha256: string | undefined) => {
+    if (!sha256) return;
+    await writeFile(join(dir, name), await store.getBlob(sha256));
+    written.push(join(dir, name));
+  };
+  await copy(OUTPUT_FILES.results, outcome.results?.sha256);
+  await copy(OUTPUT_FILES.report, outcome.report?.sha256);
+  await copy(OUTPUT_FILES.provenance, outcome.provenance?.sha256);
+  if (historyJson !== undefined) {
+    await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
+    written.push(join(dir, OUTPUT_FILES.history));
+  }
+  return written;
+}

@@ -1,0 +1,68 @@
+import { hostname } from 'node:os';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createBenchmarkActivities } from '../activities/benchmark-activities';
+import { temporalActivityRuntime } from '../activities/activity-context';
+import type { ArtifactStore } from '../core/store/types';
+import { workflowCodeOptions } from './workflow-code';
+
+export const DEFAULT_TASK_QUEUE = 'tempest-benchmarks';
+
+export interface BenchmarkWorkerOptions {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly store: ArtifactStore;
+  /** Cells evaluated at once by this process; ORT runs each with its own fixed thread count. */
+  readonly maxConcurrentActivities: number;
+  readonly identity?: string;
+}
+
+/**
+ * Set the Temporal runtime's log level; must run before the first worker or native connection.
+ * `tempest run` keeps the terminal for the progress bar (WARN); `tempest worker` logs like a service (INFO).
+ */
+let loggingInstalled = false;
+export function installWorkerLogging(level: LogLevel): void {
+  if (loggingInstalled) return;
+  Runtime.install({ logger: new DefaultLogger(level) });
+  loggingInstalled = true;
+}
+
+export function workerIdentity(): string {
+  return `${process.pid}@${hostname()}`;
+}
+
+/** A Temporal worker that runs benchmark workflows and their activities against one artifact store. */
+export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Promise<Worker> {
+  const identity = options.identity ?? workerIdentity();
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    identity,
+    ...workflowCodeOptions(),
+    activities: createBenchmarkActivities({
+      store: options.store,
+      runtime: temporalActivityRuntime,
+      workerIdentity: identity,
+    }),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+    shutdownGraceTime: '10 seconds',
+  });
+}
+
+/**
+ * Connect to `address`, create a benchmark worker, hand it to `use` (which decides how long it
+ * runs: `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
+ */
+export async function withBenchmarkWorker<T>(
+  options: Omit<BenchmarkWorkerOptions, 'connection'> & { readonly address: string },
+  use: (worker: Worker) => Promise<T>,
+): Promise<T> {
+  const connection = await NativeConnection.connect({ address: options.address });
+  try {
+    return await use(await createBenchmarkWorker({ ...options, connection }));
+  } finally {
+    await connection.close();
+  }
+}

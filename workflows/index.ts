@@ -1,0 +1,1 @@
+export { benchmarkWorkflow } from './benchmark';
