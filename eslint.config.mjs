@@ -21,7 +21,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
     },
   },
   {
@@ -30,7 +33,10 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node builtins are not allowed in workflow code.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Node builtins are not allowed in workflow code.',
+          })),
           patterns: [
             {
               group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', 'onnxruntime-node'],
@@ -47,7 +53,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', '**/*.js'],
+    files: ['**/*.mjs', '**/*.mts', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The bin shim is plain CommonJS that loads the compiled CLI.
+    files: ['bin/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

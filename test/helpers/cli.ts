@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+export const TEMPEST_BIN = join(REPO_ROOT, 'bin', 'tempest.js');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `tempest-${prefix}-`));
+}
+
+/** Start the built `tempest` CLI (run `npm run build` first; `npm test` does) as a child process. */
+export function spawnTempest(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [TEMPEST_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Run the CLI to completion (bounded by `timeoutMs`), collecting its output. */
+export function runTempest(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 180_000,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnTempest(args, env);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tempest ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runTempest, tempDir } from './helpers/cli';
+
+describe('tempest replay', () => {
+  it('fails with exit 1 when a history no longer matches the workflow code', async () => {
+    const home = await tempDir('replay');
+    const out = join(home, 'out');
+    const run = await runTempest(
+      ['run', 'examples/mnist-quick.yaml', '--executor', 'temporal', '--out', out],
+      {
+        TEMPEST_HOME: home,
+      },
+    );
+    expect(run.code).toBe(0);
+    // Rewrite the recorded history so that its first scheduled activity is one the code never schedules:
+    // exactly what a non-deterministic change to the workflow would look like on replay.
+    const history = JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as {
+      events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+    };
+    const scheduled = history.events.find((event) => event.activityTaskScheduledEventAttributes);
+    scheduled!.activityTaskScheduledEventAttributes!.activityType.name = 'someOtherActivity';
+    const tampered = join(home, 'tampered.json');
+    await writeFile(tampered, JSON.stringify(history));
+
+    const replay = await runTempest(['replay', tampered]);
+    expect(replay.code).toBe(1);
+    expect(replay.stdout).toMatch(/FAILED .*tampered\.json: nondeterminism/);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { startBenchmark } from '../client/temporal-run';
+import { LocalArtifactStore } from '../core/store/local';
+import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../workflows/benchmark';
+import { tempDir } from './helpers/cli';
+import { exampleInput, useTestTemporal, waitFor, withTestWorker } from './helpers/temporal';
+
+const SWEEP = `name: signals
+dataset: { source: builtin, name: mnist, split: test, samples: 1000 }
+perturbations:
+  - { module: gaussian_noise, severities: [1, 2, 3, 4, 5] }
+seeds: [1, 2, 3]
+execution: { concurrency: 1 }
+`;
+
+const testTemporal = useTestTemporal();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('benchmark workflow signals and progress query', () => {
+  it('pauses (no new cells), resumes, and cancels (stops scheduling, keeps finished cells)', async () => {
+    const temporal = testTemporal();
+    const store = new LocalArtifactStore(await tempDir('store'));
+    const taskQueue = 'signals';
+    const outcome = await withTestWorker(
+      temporal.address,
+      taskQueue,
+      store,
+      (worker) =>
+        worker.runUntil(async () => {
+          const handle = await startBenchmark(temporal.client, await exampleInput(SWEEP), { taskQueue });
+          await waitFor(
+            async () => ((await handle.query(progressQuery)).done >= 2 ? true : undefined),
+            'two cells',
+          );
+          await handle.signal(pauseSignal);
+          const paused = await handle.query(progressQuery);
+          expect(paused.paused).toBe(true);
+          // The one cell in flight may finish; no further cell may start while paused.
+          await sleep(2500);
+          const stillPaused = await handle.query(progressQuery);
+          expect(stillPaused.running).toBe(0);
+          expect(stillPaused.done).toBeLessThanOrEqual(paused.done + 1);
+          await sleep(1000);
+          expect((await handle.query(progressQuery)).done).toBe(stillPaused.done);
+
+          await handle.signal(resumeSignal);
+          await waitFor(
+            async () => ((await handle.query(progressQuery)).done > stillPaused.done ? true : undefined),
+            'progress after resume',
+          );
+          await handle.signal(cancelSignal);
+          return handle.result();
+        }),
+      1,
+    );
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.cells.total).toBe(2 * (1 + 5 * 3));
+    expect(outcome.cells.done).toBeGreaterThan(2);
+    expect(outcome.cells.done).toBeLessThan(outcome.cells.total);
+    expect(outcome.results).toBeUndefined();
+  });
+});
