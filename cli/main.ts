@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/client';
 import { TempestInputError } from '../core/errors';
 import { packageVersionOfTempest } from '../core/package-root';
 import { SpecError } from '../spec';
@@ -18,7 +18,10 @@ function positiveInt(value: string): number {
   return parsed;
 }
 
-/** A workflow that failed because of bad input carries the activity's non-retryable failure as its cause. */
+/**
+ * Bad input reaches the CLI as an activity's non-retryable failure: directly from the local
+ * executor, or as the cause of a failed workflow from the Temporal one.
+ */
 function inputFailureOf(error: unknown): ApplicationFailure | undefined {
   let cause: unknown = error;
   while (cause instanceof Error) {
@@ -37,7 +40,7 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
       process.exitCode = EXIT_BAD_INPUT;
       return;
     }
-    const inputFailure = error instanceof WorkflowFailedError ? inputFailureOf(error) : undefined;
+    const inputFailure = inputFailureOf(error);
     if (inputFailure) {
       console.error(`tempest: ${inputFailure.type ?? 'bad input'}: ${inputFailure.message}`);
       process.exitCode = EXIT_BAD_INPUT;

@@ -9,6 +9,7 @@ export class ProgressDisplay {
   private bar?: SingleBar;
   private lastLine = '';
   private lastLineAt = 0;
+  private readonly startedAt = Date.now();
 
   constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
 
@@ -33,13 +34,22 @@ export class ProgressDisplay {
       this.bar.update(progress.done, { cached: progress.cached, running: progress.running, status });
       return;
     }
-    const line = `cells ${progress.done}/${progress.total} | cache hits ${progress.cached} | running ${progress.running} | ${status}`;
+    const line = `cells ${progress.done}/${progress.total} | cache hits ${progress.cached} | running ${progress.running} | ETA ${this.eta(progress)} | ${status}`;
     const now = Date.now();
     if (line !== this.lastLine && (now - this.lastLineAt > 2000 || progress.done === progress.total)) {
       this.stream.write(`${line}\n`);
       this.lastLine = line;
       this.lastLineAt = now;
     }
+  }
+
+  /** Remaining time at the average pace so far (cache hits included, so reruns estimate low). */
+  private eta(progress: BenchmarkProgress): string {
+    if (progress.done === 0) return '?';
+    const seconds = ((Date.now() - this.startedAt) / 1000 / progress.done) * (progress.total - progress.done);
+    return seconds < 60
+      ? `${Math.round(seconds)}s`
+      : `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
   }
 
   stop(): void {

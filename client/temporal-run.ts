@@ -21,27 +21,56 @@ export async function startBenchmark(
   });
 }
 
+/** Following stopped because the caller's signal fired (e.g. Ctrl-C); the workflow itself runs on. */
+export class FollowInterruptedError extends Error {
+  override readonly name = 'FollowInterruptedError';
+  constructor() {
+    super('stopped following the run');
+  }
+}
+
 /**
  * Wait for the outcome while polling the progress query. Query failures (no worker has picked the
  * workflow up yet, a worker restarting) are expected while following and only skip an update.
+ * Aborting `signal` stops following; it does not touch the workflow.
  */
 export async function followBenchmark(
   handle: BenchmarkHandle,
   onProgress: (progress: BenchmarkProgress) => void,
-  intervalMs = 500,
+  options: { intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<BenchmarkOutcome> {
-  let finished = false;
-  const result = handle.result().finally(() => (finished = true));
-  const poll = async () => {
-    while (!finished) {
+  const { intervalMs = 500, signal } = options;
+  // Calls made while following are aborted when following ends, so no RPC (the result long-poll,
+  // a query) outlives it and retries into a connection that is closed afterwards.
+  const { connection } = handle.client;
+  const resultCall = new AbortController();
+  let queryCall: AbortController | undefined;
+  let following = true;
+  const result = connection.withAbortSignal(resultCall.signal, () => handle.result());
+  const interrupted = new Promise<never>((_, reject) => {
+    if (signal?.aborted) reject(new FollowInterruptedError());
+    signal?.addEventListener('abort', () => reject(new FollowInterruptedError()), { once: true });
+  });
+  // Whichever loses the race below must not surface later as an unhandled rejection.
+  result.catch(() => undefined);
+  interrupted.catch(() => undefined);
+  const poll = (async () => {
+    while (following) {
       try {
-        onProgress(await handle.query(progressQuery));
+        queryCall = new AbortController();
+        onProgress(await connection.withAbortSignal(queryCall.signal, () => handle.query(progressQuery)));
       } catch {
         // not answerable right now; try again on the next tick
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
-  };
-  const [outcome] = await Promise.all([result, poll()]);
-  return outcome;
+  })();
+  try {
+    return await Promise.race([result, interrupted]);
+  } finally {
+    following = false;
+    resultCall.abort();
+    queryCall?.abort();
+    await poll;
+  }
 }

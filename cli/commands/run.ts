@@ -2,16 +2,13 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import Table from 'cli-table3';
-import type { BenchmarkOutcome } from '../../activities/types';
+import type { BenchmarkInput, BenchmarkOutcome } from '../../activities/types';
+import type { ArtifactStore } from '../../core/store/types';
 import { openArtifactStore } from '../../core/store/open';
 import { runBenchmarkLocally } from '../../client/local-run';
 import { writeRunOutputs } from '../../client/outputs';
 import { followBenchmark, startBenchmark } from '../../client/temporal-run';
-import {
-  DEFAULT_TASK_QUEUE,
-  installWorkerLogging,
-  withBenchmarkWorker,
-} from '../../workers/benchmark-worker';
+import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
 import { ProgressDisplay } from '../progress';
 import { readBenchmarkInput } from '../spec-file';
 import { defaultArtifactsDir } from '../state';
@@ -29,62 +26,118 @@ export interface RunOptions {
   readonly maxConcurrentCells?: number;
 }
 
+/** Exit code after Ctrl-C: the conventional 128 + SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
+interface FinishedRun {
+  readonly outcome: BenchmarkOutcome;
+  readonly label: string;
+  readonly history?: string;
+}
+
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
   const input = await readBenchmarkInput(specPath);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const outDir = options.out ?? join('tempest-results', input.spec.name);
   const display = new ProgressDisplay();
   const started = Date.now();
-  let outcome: BenchmarkOutcome;
-  let history: string | undefined;
-  let runLabel: string;
+  let run: FinishedRun;
   try {
-    if (options.executor === 'local') {
-      outcome = await runBenchmarkLocally(input, store, {
-        onProgress: (progress) => display.update(progress),
-      });
-      runLabel = 'local executor (in-process, not durable)';
-    } else {
-      const session = await openTemporalSession({ address: options.address, namespace: options.namespace });
-      try {
-        const handle = await startBenchmark(session.client, input, {
-          taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
-        });
-        process.stderr.write(
-          `workflow ${handle.workflowId} on ${session.server ? `embedded Temporal ${session.address}` : session.address}\n`,
-        );
-        const follow = followBenchmark(handle, (progress) => display.update(progress));
-        if (!options.address || options.worker) {
-          installWorkerLogging('WARN');
-          outcome = await withBenchmarkWorker(
-            {
-              address: session.address,
-              namespace: options.namespace,
-              taskQueue: options.taskQueue,
-              store,
-              maxConcurrentActivities:
-                options.maxConcurrentCells ??
-                Math.min(input.spec.execution.concurrency, availableParallelism()),
-            },
-            (worker) => worker.runUntil(follow),
-          );
-        } else {
-          outcome = await follow;
-        }
-        history = historyToJSON(await handle.fetchHistory());
-        const description = await handle.describe();
-        runLabel = `workflow ${handle.workflowId}, run ${description.runId}`;
-      } finally {
-        await session.close();
-      }
+    run =
+      options.executor === 'local'
+        ? await runLocally(input, store, display)
+        : await runOnTemporal(input, store, display, options);
+  } catch (error) {
+    if (error instanceof RunInterruptedError) {
+      display.stop();
+      console.error(`\ntempest: interrupted. ${error.message}`);
+      return EXIT_INTERRUPTED;
     }
+    throw error;
   } finally {
     display.stop();
   }
-  const files = await writeRunOutputs(store, outcome, outDir, history);
-  printSummary(outcome, runLabel, (Date.now() - started) / 1000);
+  const files = await writeRunOutputs(store, run.outcome, outDir, run.history);
+  printSummary(run.outcome, run.label, (Date.now() - started) / 1000);
   for (const file of files) console.log(`wrote ${file}`);
-  return outcome.status === 'completed' ? 0 : 3;
+  return run.outcome.status === 'completed' ? 0 : 3;
+}
+
+class RunInterruptedError extends Error {}
+
+async function runLocally(
+  input: BenchmarkInput,
+  store: ArtifactStore,
+  display: ProgressDisplay,
+): Promise<FinishedRun> {
+  const outcome = await runBenchmarkLocally(input, store, {
+    onProgress: (progress) => display.update(progress),
+  });
+  return { outcome, label: 'local executor (in-process, not durable)' };
+}
+
+/**
+ * Start (or attach to) the workflow and follow it, with an in-process worker unless the cells run
+ * on a cluster's workers. Ctrl-C stops this process, not the run: the workflow stays on the
+ * server, and running the same spec again attaches to it and finishes it.
+ */
+async function runOnTemporal(
+  input: BenchmarkInput,
+  store: ArtifactStore,
+  display: ProgressDisplay,
+  options: RunOptions,
+): Promise<FinishedRun> {
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const session = await openTemporalSession({ address: options.address, namespace: options.namespace });
+  try {
+    const handle = await startBenchmark(session.client, input, { taskQueue: options.taskQueue });
+    process.stderr.write(
+      `workflow ${handle.workflowId} on ${session.server ? `embedded Temporal ${session.address}` : session.address}\n`,
+    );
+    const follow = followBenchmark(handle, (progress) => display.update(progress), {
+      signal: interrupt.signal,
+    });
+    let outcome: BenchmarkOutcome;
+    try {
+      if (!options.address || options.worker) {
+        // Failures reach the user through the run's outcome; per-attempt worker warnings are noise here.
+        installWorkerLogging('ERROR');
+        outcome = await withBenchmarkWorker(
+          {
+            address: session.address,
+            namespace: options.namespace,
+            taskQueue: options.taskQueue,
+            store,
+            maxConcurrentActivities:
+              options.maxConcurrentCells ??
+              Math.min(input.spec.execution.concurrency, availableParallelism()),
+          },
+          (worker) => worker.runUntil(follow),
+        );
+      } else {
+        outcome = await follow;
+      }
+    } catch (error) {
+      if (!interrupt.signal.aborted) throw error;
+      follow.catch(() => undefined);
+      throw new RunInterruptedError(
+        `Workflow ${handle.workflowId} is kept on the server with every finished cell; ` +
+          'run the same command again to resume it.',
+      );
+    }
+    return {
+      outcome,
+      history: historyToJSON(await handle.fetchHistory()),
+      label: `workflow ${handle.workflowId}, run ${(await handle.describe()).runId}`,
+    };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await session.close();
+  }
 }
 
 function printSummary(outcome: BenchmarkOutcome, runLabel: string, seconds: number): void {

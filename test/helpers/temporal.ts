@@ -65,8 +65,8 @@ export function withTestWorker<T>(
   );
 }
 
-/** Write a spec using the example models (absolute paths) and read it back as workflow input. */
-export async function exampleInput(body: string): Promise<BenchmarkInput> {
+/** Write a spec file using the example models (absolute paths) followed by `body`. */
+export async function writeExampleSpec(body: string): Promise<string> {
   const dir = await tempDir('spec');
   const path = join(dir, 'spec.yaml');
   const models = join(REPO_ROOT, 'examples', 'models');
@@ -78,7 +78,12 @@ models:
   - { id: cnn, path: ${join(models, 'mnist-cnn.onnx')} }
 ${body}`,
   );
-  return readBenchmarkInput(path);
+  return path;
+}
+
+/** The workflow input of an example-model spec with `body`. */
+export async function exampleInput(body: string): Promise<BenchmarkInput> {
+  return readBenchmarkInput(await writeExampleSpec(body));
 }
 
 export async function waitFor<T>(
