@@ -6,7 +6,7 @@
  * min(concurrency, cores) slots as in `tempest run`. Rounds alternate which executor goes first.
  * Target: total temporal / total local <= 1.10.
  *
- *   npm run build && node dist/bench/orchestration-overhead.js [--rounds N] [--concurrency N]
+ *   npm run build && node dist/bench/orchestration-overhead.js [--rounds N] [--concurrency N] [--slots N]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
 
-  const slots = Math.min(concurrency, availableParallelism());
+  const slots = numericArg('--slots', Math.min(concurrency, availableParallelism()));
   const seconds = async (work: () => Promise<unknown>) => {
     const started = performance.now();
     await work();

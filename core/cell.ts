@@ -1,8 +1,13 @@
 import { encodeNpy } from './data/npy';
+import { ArtifactCorruptedError, ArtifactNotFoundError, TempestInputError } from './errors';
 import { accuracyOf, type AccuracyMetrics } from './metrics/accuracy';
 import type { BatchTransform, LoadedModel, ModelRunner } from './model/runner';
 import { findPerturbation } from './perturb/registry';
-import { randomnessScope, type PlannedCell } from './plan';
+import { randomnessScope, type BenchmarkPlan, type PlannedCell } from './plan';
+import type { BenchmarkResources } from './resources';
+import type { CellResult } from './results';
+import { getJson, putCanonicalJson } from './store/json';
+import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
 import { deriveKey, sampleStream } from './rng/keyed';
 import type { LabeledData } from './tensor/tensor';
 
@@ -44,4 +49,88 @@ function batchTransform(cell: PlannedCell, dataHash: string): BatchTransform | u
       streamFor: (index) => sampleStream(key, index),
       firstSampleIndex,
     });
+}
+
+/** Store index from cell key to its CellResult blob; written last, so an entry means a whole cell. */
+export const CELL_INDEX = 'cells';
+/** Append-only events, one per finished computation of a cell key (for audit and for counting). */
+export const COMPUTATION_EVENTS = 'computations';
+
+/** A finished cell's result, if the store has one that still verifies; a corrupted one counts as missing. */
+export async function findFinishedCell(store: ArtifactStore, key: string): Promise<ArtifactRef | undefined> {
+  const ref = await store.getIndex(CELL_INDEX, key);
+  if (!ref) return undefined;
+  try {
+    const result = await getJson<CellResult>(store, ref.sha256);
+    await store.getBlob(result.logits.sha256);
+    return ref;
+  } catch (error) {
+    if (error instanceof ArtifactCorruptedError || error instanceof ArtifactNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Compute cell `index` of a stored plan and store its logits and result, recording who computed
+ * it. The index entry goes last: a crash before it leaves only unreferenced blobs, never half a cell.
+ */
+export async function computeAndStoreCell(args: {
+  resources: BenchmarkResources;
+  planSha256: string;
+  index: number;
+  key: string;
+  computedBy: { worker: string; attempt: number };
+  onBatch?: (samplesDone: number) => void;
+}): Promise<{ result: ArtifactRef; computeMs: number }> {
+  const { resources } = args;
+  const { store } = resources;
+  const plan: BenchmarkPlan = await resources.plan(args.planSha256);
+  const cell = plan.cells[args.index];
+  if (!cell || cell.key !== args.key) {
+    throw new TempestInputError(
+      `cell ${args.index} of plan ${args.planSha256} does not have key ${args.key}`,
+      'PlanMismatch',
+    );
+  }
+  const data = await resources.data(plan);
+  const model = await resources.model(plan, cell.modelSha256, cell.modelId);
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const computation = await computeCell({
+    cell,
+    dataHash: plan.dataset.hash,
+    data,
+    model,
+    runner: resources.runnerFor(plan.threads),
+    batchSize: plan.batchSize,
+    onBatch: args.onBatch,
+  });
+  const logits = await store.putBlob(computation.logitsNpy, MEDIA_TYPES.npy);
+  const result: CellResult = {
+    apiVersion: 'tempest.cell/v1',
+    key: cell.key,
+    modelId: cell.modelId,
+    modelSha256: cell.modelSha256,
+    dataHash: plan.dataset.hash,
+    condition: cell.condition,
+    transform: cell.transform,
+    seed: cell.seed,
+    runtime: plan.runtime,
+    metrics: computation.metrics,
+    classes: computation.classes,
+    logits,
+  };
+  const resultRef = await putCanonicalJson(store, result);
+  const computeMs = Math.round(performance.now() - started);
+  await store.setIndex(CELL_INDEX, cell.key, resultRef);
+  await store.appendEvent(COMPUTATION_EVENTS, cell.key, {
+    index: cell.index,
+    key: cell.key,
+    ...args.computedBy,
+    result: resultRef.sha256,
+    computeMs,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+  return { result: resultRef, computeMs };
 }

@@ -1,6 +1,8 @@
+import { CELL_INDEX } from './cell';
 import type { AccuracyMetrics } from './metrics/accuracy';
 import type { BenchmarkPlan, Transform } from './plan';
-import type { ArtifactRef } from './store/types';
+import { getJson, putReadableJson } from './store/json';
+import type { ArtifactRef, ArtifactStore } from './store/types';
 
 /** The stored result of one cell. Only deterministic content: equal cell keys give equal bytes. */
 export interface CellResult {
@@ -119,4 +121,24 @@ export function buildResults(
       logits: result.logits.sha256,
     })),
   };
+}
+
+/** The `aggregate` stage: gather every cell's stored result of a plan into results.json. */
+export async function aggregateStoredResults(
+  store: ArtifactStore,
+  plan: BenchmarkPlan,
+): Promise<{ results: BenchmarkResults; ref: ArtifactRef }> {
+  const refs: ArtifactRef[] = [];
+  const cellResults: CellResult[] = [];
+  for (const cell of plan.cells) {
+    const ref = await store.getIndex(CELL_INDEX, cell.key);
+    if (!ref)
+      throw new Error(
+        `cell ${cell.index} (${cell.key}) has no stored result; it must run before aggregation`,
+      );
+    refs.push(ref);
+    cellResults.push(await getJson<CellResult>(store, ref.sha256));
+  }
+  const results = buildResults(plan, cellResults, refs);
+  return { results, ref: await putReadableJson(store, results) };
 }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { COMPUTATION_EVENTS } from '../activities/benchmark-activities';
+import { COMPUTATION_EVENTS } from '../core/cell';
 import { startBenchmark } from '../client/temporal-run';
 import type { BenchmarkPlan } from '../core/plan';
 import type { ProvenanceRecord } from '../core/provenance/record';

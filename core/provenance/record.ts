@@ -78,7 +78,7 @@ export function buildProvenance(args: {
   planRef: ArtifactRef;
   resultsRef: ArtifactRef;
   storeUri: string;
-  spec: { source: string; text: string; intraOpThreads: number; interOpThreads: number };
+  spec: { source: string; text: string };
   run: ProvenanceRecord['run'];
   environment: EnvironmentRecord;
   cells: readonly CellActivityRecord[];
@@ -106,8 +106,7 @@ export function buildProvenance(args: {
     runtime: {
       id: plan.runtime,
       executionProvider: 'cpu',
-      intraOpThreads: args.spec.intraOpThreads,
-      interOpThreads: args.spec.interOpThreads,
+      ...plan.threads,
       batchSize: plan.batchSize,
     },
     artifacts: { store: args.storeUri, plan: args.planRef, results: args.resultsRef },

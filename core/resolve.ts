@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises';
+import type { BenchmarkSpec } from '../spec';
+import { loadDataset, resolveDataPath } from './data/dataset';
+import { encodeNpy } from './data/npy';
+import { TempestInputError } from './errors';
+import { sha256Hex } from './hash';
+import { RUNTIME_ID, type LoadedModel, type ModelRunner } from './model/runner';
+import {
+  dataIdentity,
+  expandCells,
+  expandConditions,
+  moduleIdsOf,
+  specHash,
+  type BenchmarkPlan,
+  type PlannedDataset,
+  type PlannedModel,
+} from './plan';
+import { putCanonicalJson } from './store/json';
+import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
+import { sliceSamples, type LabeledData } from './tensor/tensor';
+
+export function threadSettingsOf(spec: BenchmarkSpec) {
+  return { intraOpThreads: spec.execution.intraOpThreads, interOpThreads: spec.execution.interOpThreads };
+}
+
+/** Read, hash (checking pins), load in ORT and store every model of the spec. */
+async function resolveModels(
+  spec: BenchmarkSpec,
+  baseDir: string,
+  store: ArtifactStore,
+  runner: ModelRunner,
+): Promise<{ models: PlannedModel[]; sessions: LoadedModel[] }> {
+  const models: PlannedModel[] = [];
+  const sessions: LoadedModel[] = [];
+  for (const [index, model] of spec.models.entries()) {
+    const path = resolveDataPath(baseDir, model.path);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      throw new TempestInputError(
+        `models[${index}].path: cannot read model "${model.id}" at ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        'ModelNotFound',
+      );
+    }
+    const sha256 = sha256Hex(bytes);
+    if (model.sha256 && model.sha256 !== sha256) {
+      throw new TempestInputError(
+        `models[${index}].sha256: model "${model.id}" at ${path} has sha256 ${sha256}, the spec pins ${model.sha256}`,
+        'ModelHashMismatch',
+      );
+    }
+    sessions.push(await runner.load(sha256, async () => bytes, `"${model.id}" (${path})`));
+    const blob = await store.putBlob(bytes, MEDIA_TYPES.onnx);
+    models.push({ id: model.id, sha256, blob, sourcePath: model.path });
+  }
+  return { models, sessions };
+}
+
+/** Run one sample through every model: a shape mismatch or an impossible label stops the run before any cell. */
+async function checkModelsFitData(
+  sessions: readonly LoadedModel[],
+  models: readonly PlannedModel[],
+  data: LabeledData,
+  runner: ModelRunner,
+): Promise<void> {
+  const maxLabel = data.labels.reduce((max, label) => Math.max(max, label), 0);
+  const firstSample = sliceSamples(data.inputs, 0, 1);
+  for (const [index, session] of sessions.entries()) {
+    const { classes } = await runner.predictBatch(session, firstSample);
+    if (maxLabel >= classes) {
+      throw new TempestInputError(
+        `model "${models[index].id}" has ${classes} outputs but the dataset has label ${maxLabel}; ` +
+          `labels must be class indices below ${classes}`,
+        'LabelOutOfRange',
+      );
+    }
+  }
+}
+
+async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: string) {
+  const { data, lineage } = await loadDataset(spec.dataset, baseDir);
+  const inputs = await store.putBlob(encodeNpy('<f4', data.inputs.dims, data.inputs.data), MEDIA_TYPES.npy);
+  const labels = await store.putBlob(encodeNpy('<i4', [data.labels.length], data.labels), MEDIA_TYPES.npy);
+  const dataset: PlannedDataset = {
+    hash: dataIdentity(inputs, labels),
+    inputs,
+    labels,
+    samples: data.labels.length,
+    sampleDims: data.inputs.dims.slice(1),
+    lineage,
+  };
+  return { data, dataset };
+}
+
+/**
+ * The `resolve` stage: hash and store models and data, check they fit together, and expand the
+ * spec into cells. The plan goes to the store; cells refer to it by its address.
+ */
+export async function resolveBenchmarkPlan(args: {
+  spec: BenchmarkSpec;
+  baseDir: string;
+  store: ArtifactStore;
+  runner: ModelRunner;
+  onStage?: (stage: 'models' | 'dataset') => void;
+}): Promise<{ plan: BenchmarkPlan; planRef: ArtifactRef }> {
+  const { spec, baseDir, store, runner } = args;
+  const conditions = expandConditions(spec);
+  const { models, sessions } = await resolveModels(spec, baseDir, store, runner);
+  args.onStage?.('models');
+  const { data, dataset } = await storeDataset(store, spec, baseDir);
+  args.onStage?.('dataset');
+  await checkModelsFitData(sessions, models, data, runner);
+  const threads = threadSettingsOf(spec);
+  const plan: BenchmarkPlan = {
+    apiVersion: 'tempest.plan/v1',
+    name: spec.name,
+    specHash: specHash(spec),
+    runtime: RUNTIME_ID,
+    batchSize: spec.execution.batchSize,
+    threads,
+    models,
+    dataset,
+    modules: moduleIdsOf(conditions),
+    seeds: spec.seeds,
+    cells: expandCells(spec, models, dataset, RUNTIME_ID, threads),
+  };
+  return { plan, planRef: await putCanonicalJson(store, plan) };
+}

@@ -1,0 +1,44 @@
+import { decodeNpy } from './data/npy';
+import { ModelRunner, type LoadedModel, type RunnerSettings } from './model/runner';
+import type { BenchmarkPlan } from './plan';
+import { BoundedCache, getJson } from './store/json';
+import type { ArtifactStore } from './store/types';
+import { makeTensor, type LabeledData } from './tensor/tensor';
+
+/**
+ * What a worker loads from the artifact store to evaluate cells, kept warm across cells: plans,
+ * datasets, and one ORT runner (with its session cache) per thread setting.
+ */
+export class BenchmarkResources {
+  private readonly runners = new Map<string, ModelRunner>();
+  private readonly plans = new BoundedCache<BenchmarkPlan>(8);
+  private readonly datasets = new BoundedCache<LabeledData>(4);
+
+  constructor(readonly store: ArtifactStore) {}
+
+  runnerFor(settings: RunnerSettings): ModelRunner {
+    const id = `${settings.intraOpThreads}/${settings.interOpThreads}`;
+    let runner = this.runners.get(id);
+    if (!runner) this.runners.set(id, (runner = new ModelRunner(settings)));
+    return runner;
+  }
+
+  plan(sha256: string): Promise<BenchmarkPlan> {
+    return this.plans.get(sha256, () => getJson<BenchmarkPlan>(this.store, sha256));
+  }
+
+  data(plan: BenchmarkPlan): Promise<LabeledData> {
+    return this.datasets.get(plan.dataset.hash, async () => {
+      const inputs = decodeNpy(await this.store.getBlob(plan.dataset.inputs.sha256));
+      const labels = decodeNpy(await this.store.getBlob(plan.dataset.labels.sha256));
+      return {
+        inputs: makeTensor(inputs.shape, inputs.values as Float32Array),
+        labels: labels.values as Int32Array,
+      };
+    });
+  }
+
+  model(plan: BenchmarkPlan, modelSha256: string, label: string): Promise<LoadedModel> {
+    return this.runnerFor(plan.threads).load(modelSha256, () => this.store.getBlob(modelSha256), label);
+  }
+}
