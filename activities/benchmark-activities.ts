@@ -12,8 +12,8 @@ import type {
   AggregateInput,
   AggregateOutput,
   BenchmarkInput,
+  CellBatchTask,
   CellOutcome,
-  CellTask,
   FinalizeInput,
   FinalizeOutput,
   ResolvedBenchmark,
@@ -60,7 +60,6 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           plan: planRef,
           specHash: plan.specHash,
           cells: plan.cells.map((cell) => ({
-            planSha256: planRef.sha256,
             index: cell.index,
             key: cell.key,
             label: `${cell.modelId} / ${cell.condition}${cell.seed === null ? '' : ` / seed ${cell.seed}`}`,
@@ -69,37 +68,44 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Evaluate one cell, or reuse its stored result when the same key was computed before. */
-    async runCell(task: CellTask): Promise<CellOutcome> {
+    /** Evaluate a batch of cells in order, reusing any whose key was computed before. */
+    async runCells(task: CellBatchTask): Promise<CellOutcome[]> {
       return classifyErrors(async () => {
-        const startedAt = new Date().toISOString();
         const computedBy = { worker: deps.workerIdentity, attempt: runtime.attempt() };
-        const base = { index: task.index, key: task.key, ...computedBy, startedAt };
-        const finished = await findFinishedCell(store, task.key);
-        if (finished) {
-          return {
-            ...base,
-            cached: true,
-            result: finished,
-            computeMs: 0,
-            finishedAt: new Date().toISOString(),
-          };
-        }
         let lastHeartbeat = performance.now();
-        const { result, computeMs } = await computeAndStoreCell({
-          resources,
-          planSha256: task.planSha256,
-          index: task.index,
-          key: task.key,
-          computedBy,
-          onBatch: (samplesDone) => {
-            if (performance.now() - lastHeartbeat >= HEARTBEAT_INTERVAL_MS) {
-              lastHeartbeat = performance.now();
-              runtime.heartbeat({ samplesDone });
-            }
-          },
-        });
-        return { ...base, cached: false, result, computeMs, finishedAt: new Date().toISOString() };
+        const heartbeat = (details: Record<string, number>) => {
+          if (performance.now() - lastHeartbeat >= HEARTBEAT_INTERVAL_MS) {
+            lastHeartbeat = performance.now();
+            runtime.heartbeat(details);
+          }
+        };
+        const outcomes: CellOutcome[] = [];
+        for (const cell of task.cells) {
+          const startedAt = new Date().toISOString();
+          const base = { index: cell.index, key: cell.key, ...computedBy, startedAt };
+          const finished = await findFinishedCell(store, cell.key);
+          if (finished) {
+            outcomes.push({
+              ...base,
+              cached: true,
+              result: finished,
+              computeMs: 0,
+              finishedAt: new Date().toISOString(),
+            });
+            continue;
+          }
+          const { result, computeMs } = await computeAndStoreCell({
+            resources,
+            planSha256: task.planSha256,
+            index: cell.index,
+            key: cell.key,
+            computedBy,
+            onBatch: (samplesDone) => heartbeat({ cellsDone: outcomes.length, samplesDone }),
+          });
+          outcomes.push({ ...base, cached: false, result, computeMs, finishedAt: new Date().toISOString() });
+          heartbeat({ cellsDone: outcomes.length });
+        }
+        return outcomes;
       });
     },
 

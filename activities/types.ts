@@ -13,11 +13,16 @@ export interface BenchmarkInput {
 }
 
 export interface CellTask {
-  readonly planSha256: string;
   readonly index: number;
   readonly key: string;
   /** Human-readable "model / condition / seed", for the event history and the UI. */
   readonly label: string;
+}
+
+/** Cells of one plan evaluated by one activity, in order. */
+export interface CellBatchTask {
+  readonly planSha256: string;
+  readonly cells: readonly CellTask[];
 }
 
 export interface ResolvedBenchmark {

@@ -13,6 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { readBenchmarkInput } from '../cli/spec-file';
+import { autoCellsPerTask } from '../workflows/pipeline';
 import { runBenchmarkLocally } from '../client/local-run';
 import { startBenchmark } from '../client/temporal-run';
 import { packageRoot } from '../core/package-root';
@@ -112,7 +113,8 @@ async function main(): Promise<void> {
   if (resultsHashes.size !== 1) throw new Error('the executors disagree on results.json');
 
   console.log(
-    `orchestration overhead: ${cells} cells of 1,996 digits, concurrency ${concurrency}, worker slots ${slots}; ` +
+    `orchestration overhead: ${cells} cells of 1,996 digits, concurrency ${concurrency}, worker slots ${slots}, ` +
+      `${autoCellsPerTask(cells, concurrency)} cells per activity; ` +
       `identical results.json from every run (sha256 ${[...resultsHashes][0]?.slice(0, 16)})`,
   );
   console.log(

@@ -74,6 +74,12 @@ export const ExecutionSpecV1 = z
     batchSize: z.number().int().min(1).max(65_536).default(250),
     intraOpThreads: z.number().int().min(1).max(64).default(1),
     interOpThreads: z.number().int().min(1).max(64).default(1),
+    /**
+     * Cells one activity evaluates in a row. Each activity costs server round trips (tens of ms on
+     * a dev server); batching amortizes them for small cells. Default: enough batches for at least
+     * eight per concurrent lane, at most 8 cells each.
+     */
+    cellsPerTask: z.number().int().min(1).max(64).optional(),
     heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
     cellTimeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
   })

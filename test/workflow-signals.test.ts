@@ -10,7 +10,7 @@ dataset: { source: builtin, name: mnist, split: test, samples: 1000 }
 perturbations:
   - { module: gaussian_noise, severities: [1, 2, 3, 4, 5] }
 seeds: [1, 2, 3]
-execution: { concurrency: 1 }
+execution: { concurrency: 1, cellsPerTask: 1 }
 `;
 
 const testTemporal = useTestTemporal();

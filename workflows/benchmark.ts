@@ -49,7 +49,7 @@ export async function benchmarkWorkflow(input: BenchmarkInput): Promise<Benchmar
     {
       // The activity proxy is a Proxy object: name the steps rather than spreading it.
       resolveBenchmark: activities.resolveBenchmark,
-      runCell: activities.runCell,
+      runCells: activities.runCells,
       aggregateResults: activities.aggregateResults,
       finalizeRun: activities.finalizeRun,
       waitUntilRunnable: () => condition(() => !state.paused || state.cancelRequested),

@@ -3,8 +3,8 @@ import type {
   BenchmarkInput,
   BenchmarkOutcome,
   BenchmarkProgress,
+  CellBatchTask,
   CellOutcome,
-  CellTask,
   FinalizeInput,
   FinalizeOutput,
   ResolvedBenchmark,
@@ -18,7 +18,7 @@ import type {
  */
 export interface PipelineSteps {
   resolveBenchmark(input: BenchmarkInput): Promise<ResolvedBenchmark>;
-  runCell(task: CellTask): Promise<CellOutcome>;
+  runCells(task: CellBatchTask): Promise<CellOutcome[]>;
   aggregateResults(input: { plan: ResolvedBenchmark['plan'] }): Promise<AggregateOutput>;
   finalizeRun(input: FinalizeInput): Promise<FinalizeOutput>;
   /** Resolves when the run may schedule more work (not paused), or when it was cancelled. */
@@ -59,27 +59,33 @@ export async function runBenchmarkPipeline(
   state.total = resolved.cells.length;
   state.phase = 'running';
 
+  const { concurrency, cellsPerTask } = input.spec.execution;
+  const batchSize = cellsPerTask ?? autoCellsPerTask(resolved.cells.length, concurrency);
+  const batches: CellBatchTask[] = [];
+  for (let start = 0; start < resolved.cells.length; start += batchSize) {
+    batches.push({ planSha256: resolved.plan.sha256, cells: resolved.cells.slice(start, start + batchSize) });
+  }
   const outcomes: CellOutcome[] = new Array<CellOutcome>(resolved.cells.length);
   let next = 0;
-  // A fixed number of lanes pull cells in plan order: bounded concurrency without a queue library.
+  // A fixed number of lanes pull batches in plan order: bounded concurrency without a queue library.
   const lane = async (): Promise<void> => {
     for (;;) {
       await steps.waitUntilRunnable();
-      if (state.cancelRequested || next >= resolved.cells.length) return;
-      const task = resolved.cells[next++];
-      state.running++;
+      if (state.cancelRequested || next >= batches.length) return;
+      const batch = batches[next++];
+      state.running += batch.cells.length;
       try {
-        const outcome = await steps.runCell(task);
-        outcomes[task.index] = outcome;
-        state.done++;
-        if (outcome.cached) state.cached++;
+        for (const outcome of await steps.runCells(batch)) {
+          outcomes[outcome.index] = outcome;
+          state.done++;
+          if (outcome.cached) state.cached++;
+        }
       } finally {
-        state.running--;
+        state.running -= batch.cells.length;
       }
     }
   };
-  const lanes = Math.min(input.spec.execution.concurrency, resolved.cells.length);
-  await Promise.all(Array.from({ length: lanes }, lane));
+  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, lane));
 
   const cellCounts = () => ({ total: state.total, done: state.done, cached: state.cached });
   if (state.cancelRequested) {
@@ -113,4 +119,12 @@ export async function runBenchmarkPipeline(
     summary: aggregate.summary,
     cells: cellCounts(),
   };
+}
+
+/**
+ * Default cells per activity: at least eight batches per lane (so lanes stay balanced and progress
+ * stays fine-grained) and at most 8 cells per batch (so a retried batch redoes little).
+ */
+export function autoCellsPerTask(cells: number, concurrency: number): number {
+  return Math.max(1, Math.min(8, Math.floor(cells / (concurrency * 8))));
 }
