@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTempest, tempDir } from './helpers/cli';
+import { REPO_ROOT, runTempest, tempDir } from './helpers/cli';
 
 describe('tempest replay', () => {
   it('fails with exit 1 when a history no longer matches the workflow code', async () => {
@@ -27,5 +27,13 @@ describe('tempest replay', () => {
     const replay = await runTempest(['replay', tampered]);
     expect(replay.code).toBe(1);
     expect(replay.stdout).toMatch(/FAILED .*tampered\.json: nondeterminism/);
+  });
+});
+
+describe('recorded histories of released workflow versions', () => {
+  it('all replay against the current workflow code', async () => {
+    const replay = await runTempest(['replay', join(REPO_ROOT, 'test', 'histories')]);
+    expect(replay.stdout).toMatch(/^ok {6}.*benchmark-workflow-v1-mnist-quick\.json$/m);
+    expect(replay.code).toBe(0);
   });
 });

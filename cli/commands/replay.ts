@@ -6,7 +6,21 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { workflowCodeOptions } from '../../workers/workflow-code';
 
-/** History files named by the arguments: files as given, folders by their history.json and histories/*.json. */
+const jsonFilesIn = async (dir: string): Promise<string[]> => {
+  try {
+    return (await readdir(dir))
+      .filter((entry) => entry.endsWith('.json'))
+      .sort()
+      .map((entry) => join(dir, entry));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * History files named by the arguments: files as given; a run folder (one with history.json) by
+ * its history.json and histories/*.json; any other folder by the .json files in it.
+ */
 async function historyFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const path of paths) {
@@ -14,17 +28,10 @@ async function historyFiles(paths: readonly string[]): Promise<string[]> {
       files.push(path);
       continue;
     }
-    const found: string[] = [];
-    if ((await readdir(path)).includes('history.json')) found.push(join(path, 'history.json'));
-    const nested = join(path, 'histories');
-    try {
-      for (const name of (await readdir(nested)).filter((entry) => entry.endsWith('.json')).sort()) {
-        found.push(join(nested, name));
-      }
-    } catch {
-      // no histories/ folder
-    }
-    if (found.length === 0) throw new Error(`${path}: no history.json or histories/*.json to replay`);
+    const found = (await readdir(path)).includes('history.json')
+      ? [join(path, 'history.json'), ...(await jsonFilesIn(join(path, 'histories')))]
+      : await jsonFilesIn(path);
+    if (found.length === 0) throw new Error(`${path}: no history.json, histories/*.json or *.json to replay`);
     files.push(...found);
   }
   return files;
