@@ -86,7 +86,7 @@ export function buildProgram(): Command {
     .option('--worker', 'with --address: also run a worker in this process', false)
     .option(
       '--max-concurrent-cells <n>',
-      "cells this process evaluates at once (default: the spec's concurrency)",
+      "cells this process evaluates at once (default: the spec's concurrency, at most one per CPU core)",
       positiveInt,
     )
     .action((spec: string, options: Parameters<typeof runCommand>[1]) =>
