@@ -1,6 +1,7 @@
 /**
  * Model runner throughput versus a raw onnxruntime-node loop over the same batches with the same
- * session options. Target: runner/raw >= 0.95. Rounds alternate to spread machine noise evenly.
+ * session options, both collecting the [N, C] scores of the whole test split. Target:
+ * runner/raw >= 0.95. Rounds alternate which goes first to spread machine noise evenly.
  *
  *   npm run build && node dist/bench/runner-throughput.js
  */
@@ -16,17 +17,20 @@ import { sliceSamples, type Tensor } from '../core/tensor/tensor';
 const BATCH = 250;
 const ROUNDS = 20;
 
-async function rawLoop(session: ort.InferenceSession, inputs: Tensor): Promise<number> {
-  let checksum = 0;
+/** The baseline: what a user writes with onnxruntime-node alone to get the [N, C] scores of a dataset. */
+async function rawLoop(session: ort.InferenceSession, inputs: Tensor): Promise<Float32Array> {
+  let scores = new Float32Array(0);
   for (let start = 0; start < inputs.dims[0]; start += BATCH) {
     const end = Math.min(inputs.dims[0], start + BATCH);
     const batch = sliceSamples(inputs, start, end);
     const output = await session.run({
       [session.inputNames[0]]: new ort.Tensor('float32', batch.data, [end - start, ...inputs.dims.slice(1)]),
     });
-    checksum += (output[session.outputNames[0]].data as Float32Array)[0];
+    const logits = output[session.outputNames[0]];
+    if (start === 0) scores = new Float32Array(inputs.dims[0] * logits.dims[1]);
+    scores.set(logits.data as Float32Array, start * logits.dims[1]);
   }
-  return checksum;
+  return scores;
 }
 
 async function main(): Promise<void> {
