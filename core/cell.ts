@@ -1,4 +1,6 @@
+import type { FeatureInfo } from './data/dataset';
 import { encodeNpy } from './data/npy';
+import type { DatasetProfile } from './data/profile';
 import { ArtifactCorruptedError, ArtifactNotFoundError, TempestInputError } from './errors';
 import { accuracyOf, type AccuracyMetrics } from './metrics/accuracy';
 import type { BatchTransform, LoadedModel, ModelRunner } from './model/runner';
@@ -23,13 +25,15 @@ export async function computeCell(args: {
   cell: PlannedCell;
   dataHash: string;
   data: LabeledData;
+  features?: readonly FeatureInfo[];
+  profile: () => DatasetProfile;
   model: LoadedModel;
   runner: ModelRunner;
   batchSize: number;
   onBatch?: (samplesDone: number) => void;
 }): Promise<CellComputation> {
   const { values, classes } = await args.runner.predict(args.model, args.data.inputs, args.batchSize, {
-    transform: batchTransform(args.cell, args.dataHash),
+    transform: batchTransform(args),
     onBatch: args.onBatch,
   });
   return {
@@ -39,15 +43,23 @@ export async function computeCell(args: {
   };
 }
 
-function batchTransform(cell: PlannedCell, dataHash: string): BatchTransform | undefined {
+function batchTransform(args: {
+  cell: PlannedCell;
+  dataHash: string;
+  features?: readonly FeatureInfo[];
+  profile: () => DatasetProfile;
+}): BatchTransform | undefined {
+  const { cell } = args;
   const { transform } = cell;
   if (transform.kind === 'clean') return undefined;
   const module = findPerturbation(transform.module, transform.version, `cell ${cell.index}`);
-  const key = deriveKey(randomnessScope(dataHash, transform, cell.seed));
+  const key = deriveKey(randomnessScope(args.dataHash, transform, cell.seed));
   return (batch, firstSampleIndex) =>
     module.apply(batch, transform.params, {
       streamFor: (index) => sampleStream(key, index),
       firstSampleIndex,
+      features: args.features,
+      profile: args.profile,
     });
 }
 
@@ -100,6 +112,8 @@ export async function computeAndStoreCell(args: {
     cell,
     dataHash: plan.dataset.hash,
     data,
+    features: plan.dataset.features,
+    profile: () => resources.profile(plan, data),
     model,
     runner: resources.runnerFor(plan.threads),
     batchSize: plan.batchSize,

@@ -1,4 +1,5 @@
 import type { BenchmarkSpec } from '../spec';
+import type { FeatureInfo } from './data/dataset';
 import { formatPath } from '../spec';
 import { TempestInputError } from './errors';
 import { hashOf } from './hash';
@@ -39,6 +40,8 @@ export interface PlannedDataset {
   readonly labels: ArtifactRef;
   readonly samples: number;
   readonly sampleDims: readonly number[];
+  /** Tabular data: feature names and kinds (part of the data's identity). */
+  readonly features?: readonly FeatureInfo[];
   readonly lineage: unknown;
 }
 
@@ -209,6 +212,11 @@ export function moduleIdsOf(conditions: readonly Condition[]): string[] {
   return [...ids].sort();
 }
 
-export function dataIdentity(inputs: ArtifactRef, labels: ArtifactRef): string {
-  return hashOf({ data: 'tempest/data/v1', inputs: inputs.sha256, labels: labels.sha256 });
+/** Identity of the samples: their bytes, plus which features are categorical (that changes perturbations). */
+export function dataIdentity(
+  inputs: ArtifactRef,
+  labels: ArtifactRef,
+  features?: readonly FeatureInfo[],
+): string {
+  return hashOf({ data: 'tempest/data/v1', inputs: inputs.sha256, labels: labels.sha256, features });
 }

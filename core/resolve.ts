@@ -79,15 +79,16 @@ async function checkModelsFitData(
 }
 
 async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: string) {
-  const { data, lineage } = await loadDataset(spec.dataset, baseDir);
+  const { data, lineage, features } = await loadDataset(spec.dataset, baseDir);
   const inputs = await store.putBlob(encodeNpy('<f4', data.inputs.dims, data.inputs.data), MEDIA_TYPES.npy);
   const labels = await store.putBlob(encodeNpy('<i4', [data.labels.length], data.labels), MEDIA_TYPES.npy);
   const dataset: PlannedDataset = {
-    hash: dataIdentity(inputs, labels),
+    hash: dataIdentity(inputs, labels, features),
     inputs,
     labels,
     samples: data.labels.length,
     sampleDims: data.inputs.dims.slice(1),
+    features,
     lineage,
   };
   return { data, dataset };

@@ -1,4 +1,5 @@
 import { decodeNpy } from './data/npy';
+import { profileTabular, type DatasetProfile } from './data/profile';
 import { ModelRunner, type LoadedModel, type RunnerSettings } from './model/runner';
 import type { BenchmarkPlan } from './plan';
 import { BoundedCache, getJson } from './store/json';
@@ -13,6 +14,7 @@ export class BenchmarkResources {
   private readonly runners = new Map<string, ModelRunner>();
   private readonly plans = new BoundedCache<BenchmarkPlan>(8);
   private readonly datasets = new BoundedCache<LabeledData>(4);
+  private readonly profiles = new Map<string, DatasetProfile>();
 
   constructor(readonly store: ArtifactStore) {}
 
@@ -36,6 +38,14 @@ export class BenchmarkResources {
         labels: labels.values as Int32Array,
       };
     });
+  }
+
+  /** Statistics of a plan's (tabular) dataset, computed on first use and kept. */
+  profile(plan: BenchmarkPlan, data: LabeledData): DatasetProfile {
+    let profile = this.profiles.get(plan.dataset.hash);
+    if (!profile)
+      this.profiles.set(plan.dataset.hash, (profile = profileTabular(data, plan.dataset.features)));
+    return profile;
   }
 
   model(plan: BenchmarkPlan, modelSha256: string, label: string): Promise<LoadedModel> {

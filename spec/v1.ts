@@ -40,6 +40,8 @@ export const CsvDatasetV1 = z
     labelColumn: z.string().min(1).default('label'),
     /** Per-sample shape the feature columns are reshaped to, e.g. [1, 28, 28]; default [features]. */
     shape: z.array(z.number().int().positive()).min(1).optional(),
+    /** Feature columns holding integer category codes (tabular data); the others are numeric. */
+    categorical: z.array(z.string().min(1)).optional(),
     samples,
   })
   .strict();
@@ -49,6 +51,8 @@ export const NpyDatasetV1 = z
     source: z.literal('npy'),
     inputs: filePath.describe('float array [N, ...]'),
     labels: filePath.describe('integer array [N]'),
+    /** Feature indices (of [N, F] tabular inputs) holding integer category codes. */
+    categorical: z.array(z.number().int().min(0)).optional(),
     samples,
   })
   .strict();

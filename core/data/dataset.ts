@@ -16,9 +16,64 @@ export interface DatasetLineage {
   readonly selection: string;
 }
 
+/** A column of tabular data: numeric, or integer category codes. */
+export interface FeatureInfo {
+  readonly name: string;
+  readonly kind: 'numeric' | 'categorical';
+}
+
 export interface LoadedDataset {
   readonly data: LabeledData;
   readonly lineage: DatasetLineage;
+  /** For tabular data ([N, F] inputs): what each feature is. Absent for images. */
+  readonly features?: readonly FeatureInfo[];
+}
+
+/**
+ * Feature descriptions of tabular data: names, and which features hold category codes. A
+ * categorical feature must hold integers, since perturbations flip codes rather than add noise.
+ */
+function describeFeatures(
+  data: LabeledData,
+  names: readonly string[],
+  categorical: readonly string[],
+  where: string,
+): FeatureInfo[] | undefined {
+  if (data.inputs.dims.length !== 2) {
+    if (categorical.length > 0) {
+      throw new TempestInputError(
+        `${where}: categorical features need tabular [N, F] inputs`,
+        'DataShapeMismatch',
+      );
+    }
+    return undefined;
+  }
+  for (const name of categorical) {
+    if (!names.includes(name)) {
+      throw new TempestInputError(
+        `${where}: no feature "${name}" (features: ${names.join(', ')})`,
+        'UnknownFeature',
+      );
+    }
+  }
+  const features = names.map((name) => ({
+    name,
+    kind: categorical.includes(name) ? ('categorical' as const) : ('numeric' as const),
+  }));
+  const width = names.length;
+  features.forEach((feature, column) => {
+    if (feature.kind !== 'categorical') return;
+    for (let row = 0; row < data.labels.length; row++) {
+      const value = data.inputs.data[row * width + column];
+      if (!Number.isInteger(value)) {
+        throw new TempestInputError(
+          `${where}: categorical feature "${feature.name}" has the non-integer value ${value} in sample ${row}`,
+          'BadCategory',
+        );
+      }
+    }
+  });
+  return features;
 }
 
 export function resolveDataPath(baseDir: string, path: string): string {
@@ -78,7 +133,11 @@ export function validateLabeledData(data: LabeledData, where: string): void {
   });
 }
 
-function loadCsv(text: string, spec: Extract<DatasetSpecV1, { source: 'csv' }>, path: string): LabeledData {
+function loadCsv(
+  text: string,
+  spec: Extract<DatasetSpecV1, { source: 'csv' }>,
+  path: string,
+): { data: LabeledData; featureNames: string[] } {
   let rows: string[][];
   try {
     const options: CsvOptions = { skip_empty_lines: true, trim: true };
@@ -93,6 +152,7 @@ function loadCsv(text: string, spec: Extract<DatasetSpecV1, { source: 'csv' }>, 
   if (!header || body.length === 0)
     throw new TempestInputError(`dataset.path: ${path} has no data rows`, 'EmptyDataset');
   const labelIndex = header.indexOf(spec.labelColumn);
+  const featureNames = header.filter((_, index) => index !== labelIndex);
   if (labelIndex < 0) {
     throw new TempestInputError(
       `dataset.labelColumn: column "${spec.labelColumn}" not in ${path} (columns: ${header.join(', ')})`,
@@ -132,7 +192,7 @@ function loadCsv(text: string, spec: Extract<DatasetSpecV1, { source: 'csv' }>, 
       }
     });
   });
-  return { inputs, labels };
+  return { data: { inputs, labels }, featureNames };
 }
 
 function toLabels(values: ArrayLike<number>, where: string): Int32Array {
@@ -153,6 +213,7 @@ function toLabels(values: ArrayLike<number>, where: string): Int32Array {
 export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise<LoadedDataset> {
   let data: LabeledData;
   let lineage: DatasetLineage;
+  let features: FeatureInfo[] | undefined;
   switch (spec.source) {
     case 'builtin': {
       data = loadMnist(spec.split, spec.samples);
@@ -166,11 +227,9 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
     }
     case 'csv': {
       const path = resolveDataPath(baseDir, spec.path);
-      data = takeFirst(
-        loadCsv((await readDataFile(path, 'path')).toString('utf8'), spec, path),
-        spec.samples,
-        'dataset.samples',
-      );
+      const table = loadCsv((await readDataFile(path, 'path')).toString('utf8'), spec, path);
+      data = takeFirst(table.data, spec.samples, 'dataset.samples');
+      features = describeFeatures(data, table.featureNames, spec.categorical ?? [], 'dataset.categorical');
       lineage = {
         source: 'csv',
         description: `CSV file, label column "${spec.labelColumn}"`,
@@ -195,6 +254,21 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
         labels: toLabels(labels.values, `dataset.labels (${labelsPath})`),
       };
       data = takeFirst(full, spec.samples, 'dataset.samples');
+      const names = Array.from({ length: data.inputs.dims[1] ?? 0 }, (_, index) => `f${index}`);
+      for (const index of spec.categorical ?? []) {
+        if (index >= names.length) {
+          throw new TempestInputError(
+            `dataset.categorical: feature index ${index} is out of range (the data has ${names.length} features)`,
+            'UnknownFeature',
+          );
+        }
+      }
+      features = describeFeatures(
+        data,
+        names,
+        (spec.categorical ?? []).map((index) => names[index]),
+        'dataset.categorical',
+      );
       lineage = {
         source: 'npy',
         description: 'NumPy arrays',
@@ -208,7 +282,7 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
     }
   }
   validateLabeledData(data, 'dataset');
-  return { data, lineage };
+  return { data, lineage, features };
 }
 
 function decodeNpyOrThrow(bytes: Uint8Array, path: string, field: string) {

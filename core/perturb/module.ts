@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { FeatureInfo } from '../data/dataset';
+import type { DatasetProfile } from '../data/profile';
 import type { PhiloxStream } from '../rng/philox';
 import type { Tensor } from '../tensor/tensor';
 
@@ -9,6 +11,13 @@ export interface PerturbationContext {
   readonly streamFor: (sampleIndex: number) => PhiloxStream;
   /** Dataset index of the batch's first sample, so a sample's noise never depends on batching. */
   readonly firstSampleIndex: number;
+  /** Tabular data: what each feature is (absent for images). */
+  readonly features?: readonly FeatureInfo[];
+  /**
+   * Statistics of the whole clean dataset (tabular data), for modules whose severities are defined
+   * relative to the data. Computed once per dataset, on first use.
+   */
+  readonly profile: () => DatasetProfile;
 }
 
 /**

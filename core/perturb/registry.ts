@@ -1,5 +1,5 @@
 import { TempestInputError } from '../errors';
-import { gaussianNoise } from './gaussian-noise';
+import { gaussianNoise } from './image/gaussian-noise';
 import type { PerturbationModule } from './module';
 
 const BUILTIN_PERTURBATIONS: readonly PerturbationModule[] = [gaussianNoise];

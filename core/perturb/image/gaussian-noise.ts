@@ -1,7 +1,7 @@
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { z } from 'zod';
-import { makeTensor, sampleSize, type Tensor } from '../tensor/tensor';
-import type { PerturbationContext, PerturbationModule } from './module';
+import type { PerturbationModule } from '../module';
+import { mapImages } from './layout';
 
 /** ImageNet-C gaussian_noise sigma per severity (Hendrycks & Dietterich 2019; imagecorruptions 1.1.2). */
 const SIGMA_BY_SEVERITY = [0.08, 0.12, 0.18, 0.26, 0.38] as const;
@@ -27,17 +27,11 @@ export const gaussianNoise: PerturbationModule<GaussianNoiseParams> = {
   severityParams(severity: number): GaussianNoiseParams {
     return { sigma: SIGMA_BY_SEVERITY[severity - 1] };
   },
-  apply(batch: Tensor, params: GaussianNoiseParams, context: PerturbationContext): Tensor {
-    const output = makeTensor(batch.dims);
-    const perSample = sampleSize(batch);
-    for (let sample = 0; sample < batch.dims[0]; sample++) {
-      const stream = context.streamFor(context.firstSampleIndex + sample);
-      const offset = sample * perSample;
-      for (let i = offset; i < offset + perSample; i++) {
-        const noisy = batch.data[i] + normalQuantile(stream.uniformOpen(), 0, params.sigma);
-        output.data[i] = noisy < 0 ? 0 : noisy > 1 ? 1 : noisy;
+  apply(batch, params, context) {
+    return mapImages(batch, context, 'gaussian_noise', (image, output, stream) => {
+      for (let i = 0; i < image.data.length; i++) {
+        output[i] = image.data[i] + normalQuantile(stream.uniformOpen(), 0, params.sigma);
       }
-    }
-    return output;
+    });
   },
 };

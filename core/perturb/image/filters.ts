@@ -1,0 +1,343 @@
+/**
+ * Image-plane primitives the ImageNet-C corruptions are built from, each defined as the library
+ * the reference implementation (imagecorruptions 1.1.2) calls defines it, so that Tempest's
+ * modules follow the published corruptions without SciPy, scikit-image or OpenCV:
+ *   - gaussianFilter: scipy.ndimage.gaussian_filter (what skimage.filters.gaussian calls),
+ *   - filter2d: cv2.filter2D (correlation, anchor at the kernel centre, BORDER_REFLECT_101),
+ *   - gaussianKernelCv: cv2.getGaussianKernel, for cv2.GaussianBlur,
+ *   - zoom / clippedZoom: scipy.ndimage.zoom with order=1 and the reference's centre crop,
+ *   - motionBlur: the reference's own shift-and-add motion blur,
+ *   - plasmaFractal: the reference's diamond-square height map,
+ *   - bilinearAt: scipy.ndimage.map_coordinates with order=1.
+ * A plane is one channel, row-major, `height * width` float values.
+ */
+import type { PhiloxStream } from '../../rng/philox';
+
+/** How indices beyond the edge are mapped back inside [0, n). */
+export type BorderMode =
+  /** scipy 'nearest' / cv2 BORDER_REPLICATE: a a a | a b c d | d d d */
+  | 'nearest'
+  /** scipy 'reflect' (half-sample symmetric): b a | a b c d | d c */
+  | 'reflect'
+  /** cv2 BORDER_REFLECT_101 (whole-sample symmetric): c b | a b c d | c b */
+  | 'reflect101';
+
+export function borderIndex(index: number, size: number, mode: BorderMode): number {
+  if (index >= 0 && index < size) return index;
+  if (size === 1) return 0;
+  switch (mode) {
+    case 'nearest':
+      return index < 0 ? 0 : size - 1;
+    case 'reflect': {
+      const period = 2 * size;
+      const folded = ((index % period) + period) % period;
+      return folded < size ? folded : period - 1 - folded;
+    }
+    case 'reflect101': {
+      const period = 2 * size - 2;
+      const folded = ((index % period) + period) % period;
+      return folded < size ? folded : period - folded;
+    }
+  }
+}
+
+/** scipy.ndimage's 1-D Gaussian: radius int(truncate * sigma + 0.5), weights normalized to sum 1. */
+export function gaussianKernel1d(sigma: number, truncate = 4): Float64Array {
+  const radius = Math.floor(truncate * sigma + 0.5);
+  const kernel = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) {
+    const weight = Math.exp((-0.5 * i * i) / (sigma * sigma));
+    kernel[i + radius] = weight;
+    sum += weight;
+  }
+  for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
+  return kernel;
+}
+
+/** cv2.getGaussianKernel(ksize, sigma) for sigma > 0: centred at (ksize - 1) / 2, normalized. */
+export function gaussianKernelCv(size: number, sigma: number): Float64Array {
+  const kernel = new Float64Array(size);
+  const centre = (size - 1) / 2;
+  let sum = 0;
+  for (let i = 0; i < size; i++) {
+    kernel[i] = Math.exp(-((i - centre) ** 2) / (2 * sigma * sigma));
+    sum += kernel[i];
+  }
+  for (let i = 0; i < size; i++) kernel[i] /= sum;
+  return kernel;
+}
+
+/** Correlate every row, then every column, with 1-D kernels centred on their middle element. */
+export function separableFilter(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  rowKernel: Float64Array,
+  columnKernel: Float64Array,
+  mode: BorderMode,
+  out: Float32Array | Float64Array,
+): void {
+  const temp = new Float64Array(height * width);
+  const rowRadius = (rowKernel.length - 1) / 2;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let k = 0; k < rowKernel.length; k++) {
+        acc += rowKernel[k] * src[row + borderIndex(x + k - rowRadius, width, mode)];
+      }
+      temp[row + x] = acc;
+    }
+  }
+  const columnRadius = (columnKernel.length - 1) / 2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let k = 0; k < columnKernel.length; k++) {
+        acc += columnKernel[k] * temp[borderIndex(y + k - columnRadius, height, mode) * width + x];
+      }
+      out[y * width + x] = acc;
+    }
+  }
+}
+
+/** scipy.ndimage.gaussian_filter of a plane (skimage.filters.gaussian uses mode 'nearest'). */
+export function gaussianFilter(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  sigma: number,
+  out: Float32Array | Float64Array,
+  options: { mode?: BorderMode; truncate?: number } = {},
+): void {
+  const kernel = gaussianKernel1d(sigma, options.truncate ?? 4);
+  separableFilter(src, height, width, kernel, kernel, options.mode ?? 'nearest', out);
+}
+
+/** cv2.filter2D: correlation with a kernel anchored at its centre, border BORDER_REFLECT_101. */
+export function filter2d(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  kernel: ArrayLike<number>,
+  kernelHeight: number,
+  kernelWidth: number,
+  out: Float32Array | Float64Array,
+): void {
+  const anchorY = Math.floor(kernelHeight / 2);
+  const anchorX = Math.floor(kernelWidth / 2);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let acc = 0;
+      for (let ky = 0; ky < kernelHeight; ky++) {
+        const row = borderIndex(y + ky - anchorY, height, 'reflect101') * width;
+        for (let kx = 0; kx < kernelWidth; kx++) {
+          acc +=
+            kernel[ky * kernelWidth + kx] * src[row + borderIndex(x + kx - anchorX, width, 'reflect101')];
+        }
+      }
+      out[y * width + x] = acc;
+    }
+  }
+}
+
+/** Python's round(): halves go to the even neighbour (scipy sizes zoom outputs with it). */
+export function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * scipy.ndimage.zoom(order=1) of a plane to `outHeight x outWidth` (scipy's size is
+ * round(size * factor)): output pixel o samples input coordinate o * (in - 1) / (out - 1).
+ */
+export function zoomBilinear(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  outHeight: number,
+  outWidth: number,
+  out: Float32Array | Float64Array,
+): void {
+  const scaleY = outHeight > 1 ? (height - 1) / (outHeight - 1) : 0;
+  const scaleX = outWidth > 1 ? (width - 1) / (outWidth - 1) : 0;
+  for (let oy = 0; oy < outHeight; oy++) {
+    const y = oy * scaleY;
+    const y0 = Math.floor(y);
+    const y1 = Math.min(height - 1, y0 + 1);
+    const ty = y - y0;
+    for (let ox = 0; ox < outWidth; ox++) {
+      const x = ox * scaleX;
+      const x0 = Math.floor(x);
+      const x1 = Math.min(width - 1, x0 + 1);
+      const tx = x - x0;
+      const top = src[y0 * width + x0] * (1 - tx) + src[y0 * width + x1] * tx;
+      const bottom = src[y1 * width + x0] * (1 - tx) + src[y1 * width + x1] * tx;
+      out[oy * outWidth + ox] = top * (1 - ty) + bottom * ty;
+    }
+  }
+}
+
+/**
+ * The reference's clipped_zoom: crop the centre ceil(size / factor) of each axis, zoom it by
+ * `factor` (bilinear), and keep the top-left `height x width` of the result (the zoomed crop is
+ * never smaller than the image).
+ */
+export function clippedZoom(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  factor: number,
+  out: Float32Array | Float64Array,
+): void {
+  const cropHeight = Math.ceil(height / factor);
+  const cropWidth = Math.ceil(width / factor);
+  const top = Math.floor((height - cropHeight) / 2);
+  const left = Math.floor((width - cropWidth) / 2);
+  const crop = new Float64Array(cropHeight * cropWidth);
+  for (let y = 0; y < cropHeight; y++) {
+    for (let x = 0; x < cropWidth; x++) crop[y * cropWidth + x] = src[(top + y) * width + left + x];
+  }
+  const zoomedHeight = roundHalfEven(cropHeight * factor);
+  const zoomedWidth = roundHalfEven(cropWidth * factor);
+  const zoomed = new Float64Array(zoomedHeight * zoomedWidth);
+  zoomBilinear(crop, cropHeight, cropWidth, zoomedHeight, zoomedWidth, zoomed);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) out[y * width + x] = zoomed[y * zoomedWidth + x];
+  }
+}
+
+/**
+ * The reference's motion blur: the average of the plane shifted along a line at `angleDegrees`,
+ * shift i weighted by a half-Gaussian N(0, sigma) over i = 0..2*radius, edges replicated; the
+ * line stops early where a shift would leave the image.
+ */
+export function motionBlur(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  radius: number,
+  sigma: number,
+  angleDegrees: number,
+  out: Float32Array | Float64Array,
+): void {
+  const length = 2 * radius + 1;
+  const weights = new Float64Array(length);
+  let sum = 0;
+  for (let i = 0; i < length; i++) {
+    weights[i] = Math.exp(-(i * i) / (2 * sigma * sigma)) / (Math.sqrt(2 * Math.PI) * sigma);
+    sum += weights[i];
+  }
+  const sin = Math.sin((angleDegrees * Math.PI) / 180);
+  const cos = Math.cos((angleDegrees * Math.PI) / 180);
+  out.fill(0);
+  for (let i = 0; i < length; i++) {
+    const dy = -Math.ceil(i * sin - 0.5);
+    const dx = -Math.ceil(i * cos - 0.5);
+    if (Math.abs(dy) >= height || Math.abs(dx) >= width) break;
+    const weight = weights[i] / sum;
+    for (let y = 0; y < height; y++) {
+      const sourceRow = Math.min(height - 1, Math.max(0, y - dy)) * width;
+      for (let x = 0; x < width; x++) {
+        out[y * width + x] += weight * src[sourceRow + Math.min(width - 1, Math.max(0, x - dx))];
+      }
+    }
+  }
+}
+
+/**
+ * The reference's plasma fractal (diamond-square, after FLHerne/mapgen): a square height map of
+ * side `size` (a power of two) normalized to [0, 1]. Random offsets come from `stream` in a fixed
+ * order: each step's square pass, then its diamond passes, in row-major order.
+ */
+export function plasmaFractal(size: number, wibbleDecay: number, stream: PhiloxStream): Float64Array {
+  if (size < 2 || (size & (size - 1)) !== 0)
+    throw new Error(`plasma fractal size must be a power of two, got ${size}`);
+  const map = new Float64Array(size * size);
+  const at = (y: number, x: number) => ((y + size) % size) * size + ((x + size) % size);
+  let wibble = 100;
+  const wibbled = (sum: number) => sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
+  for (let step = size; step >= 2; step = step / 2) {
+    const half = step / 2;
+    for (let y = half; y < size; y += step) {
+      for (let x = half; x < size; x += step) {
+        map[y * size + x] = wibbled(
+          map[at(y - half, x - half)] +
+            map[at(y - half, x + half)] +
+            map[at(y + half, x - half)] +
+            map[at(y + half, x + half)],
+        );
+      }
+    }
+    for (let y = 0; y < size; y += step) {
+      for (let x = half; x < size; x += step) {
+        map[y * size + x] = wibbled(
+          map[at(y, x - half)] + map[at(y, x + half)] + map[at(y - half, x)] + map[at(y + half, x)],
+        );
+      }
+    }
+    for (let y = half; y < size; y += step) {
+      for (let x = 0; x < size; x += step) {
+        map[y * size + x] = wibbled(
+          map[at(y, x - half)] + map[at(y, x + half)] + map[at(y - half, x)] + map[at(y + half, x)],
+        );
+      }
+    }
+    wibble /= wibbleDecay;
+  }
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of map) {
+    min = Math.min(min, value);
+    max = Math.max(max, value);
+  }
+  for (let i = 0; i < map.length; i++) map[i] = (map[i] - min) / (max - min);
+  return map;
+}
+
+/** map_coordinates(order=1) at one point: bilinear interpolation with out-of-range indices mapped by `mode`. */
+export function bilinearAt(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  y: number,
+  x: number,
+  mode: BorderMode,
+): number {
+  const y0 = Math.floor(y);
+  const x0 = Math.floor(x);
+  const ty = y - y0;
+  const tx = x - x0;
+  const r0 = borderIndex(y0, height, mode) * width;
+  const r1 = borderIndex(y0 + 1, height, mode) * width;
+  const c0 = borderIndex(x0, width, mode);
+  const c1 = borderIndex(x0 + 1, width, mode);
+  return (
+    (src[r0 + c0] * (1 - tx) + src[r0 + c1] * tx) * (1 - ty) +
+    (src[r1 + c0] * (1 - tx) + src[r1 + c1] * tx) * ty
+  );
+}
+
+/** The reference's `disk`: an aliased disk of `radius`, normalized, then smoothed by cv2.GaussianBlur(sigma = aliasBlur). */
+export function antialiasedDisk(radius: number, aliasBlur: number): { kernel: Float64Array; size: number } {
+  const half = radius <= 8 ? 8 : radius;
+  const size = 2 * half + 1;
+  const disk = new Float64Array(size * size);
+  let count = 0;
+  for (let y = -half; y <= half; y++) {
+    for (let x = -half; x <= half; x++) {
+      if (x * x + y * y <= radius * radius) {
+        disk[(y + half) * size + x + half] = 1;
+        count++;
+      }
+    }
+  }
+  for (let i = 0; i < disk.length; i++) disk[i] /= count;
+  const blur = gaussianKernelCv(radius <= 8 ? 3 : 5, aliasBlur);
+  const kernel = new Float64Array(size * size);
+  separableFilter(disk, size, size, blur, blur, 'reflect101', kernel);
+  return { kernel, size };
+}
