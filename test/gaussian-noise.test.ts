@@ -31,7 +31,9 @@ describe('gaussian_noise', () => {
   });
 
   it('moves real digits further from the clean image as severity grows', () => {
-    const distances = [1, 2, 3, 4, 5].map((severity) => meanAbsoluteChange(perturb(digits, severity, 3), digits));
+    const distances = [1, 2, 3, 4, 5].map((severity) =>
+      meanAbsoluteChange(perturb(digits, severity, 3), digits),
+    );
     for (let s = 1; s < 5; s++) expect(distances[s]).toBeGreaterThan(distances[s - 1]);
   });
 
@@ -48,6 +50,8 @@ describe('gaussian_noise', () => {
 
   it('pins the output bytes of version 1.0.0 on fixed input', () => {
     expect(gaussianNoise.version).toBe('1.0.0');
-    expect(sha256Hex(bytesOf(perturb(digits, 3, 1)))).toMatchInlineSnapshot(`"6c09e3b4daf493d238f9699e78afccc122e6a38c6c4c438d76e121cc5e09c60f"`);
+    expect(sha256Hex(bytesOf(perturb(digits, 3, 1)))).toMatchInlineSnapshot(
+      `"6c09e3b4daf493d238f9699e78afccc122e6a38c6c4c438d76e121cc5e09c60f"`,
+    );
   });
 });

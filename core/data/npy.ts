@@ -31,9 +31,9 @@ export class NpyFormatError extends Error {
 }
 
 export function encodeNpy(
-  dtype: '<f4' | '<i4',
+  dtype: '<f4' | '<i4' | '|u1',
   shape: readonly number[],
-  data: Float32Array | Int32Array,
+  data: Float32Array | Int32Array | Uint8Array,
 ): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shapeText}, }`;

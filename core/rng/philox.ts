@@ -29,12 +29,25 @@ function mulHi32(a: number, b: number): number {
 
 /** One Philox4x32-10 block: four uint32 words written into `out`. */
 export function philox4x32(counter: PhiloxCounter, key: PhiloxKey, out: Uint32Array): Uint32Array {
-  let c0 = counter[0] >>> 0;
-  let c1 = counter[1] >>> 0;
-  let c2 = counter[2] >>> 0;
-  let c3 = counter[3] >>> 0;
-  let k0 = key[0] >>> 0;
-  let k1 = key[1] >>> 0;
+  return philoxBlock(counter[0], counter[1], counter[2], counter[3], key[0], key[1], out);
+}
+
+/** The block function on plain words, so streams need not allocate a counter per block. */
+function philoxBlock(
+  counter0: number,
+  counter1: number,
+  counter2: number,
+  counter3: number,
+  key0: number,
+  key1: number,
+  out: Uint32Array,
+): Uint32Array {
+  let c0 = counter0 >>> 0;
+  let c1 = counter1 >>> 0;
+  let c2 = counter2 >>> 0;
+  let c3 = counter3 >>> 0;
+  let k0 = key0 >>> 0;
+  let k1 = key1 >>> 0;
   for (let round = 0; round < ROUNDS; round++) {
     if (round > 0) {
       k0 = (k0 + PHILOX_W0) >>> 0;
@@ -78,7 +91,7 @@ export class PhiloxStream {
     if (this.used === 4) {
       const lo = this.blockIndex % 0x100000000;
       const hi = Math.floor(this.blockIndex / 0x100000000);
-      philox4x32([lo, hi, this.streamId[0], this.streamId[1]], this.key, this.block);
+      philoxBlock(lo, hi, this.streamId[0], this.streamId[1], this.key[0], this.key[1], this.block);
       this.blockIndex++;
       this.used = 0;
     }

@@ -25,7 +25,12 @@ export function tabularContext(
 ): PerturbationContext {
   const key = deriveKey({ test: 'perturbation', seed });
   const profile = profileTabular(data, features);
-  return { streamFor: (index) => sampleStream(key, index), firstSampleIndex, features, profile: () => profile };
+  return {
+    streamFor: (index) => sampleStream(key, index),
+    firstSampleIndex,
+    features,
+    profile: () => profile,
+  };
 }
 
 /** Apply a module at a severity of its published scale. */

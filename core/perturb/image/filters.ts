@@ -68,6 +68,23 @@ export function gaussianKernelCv(size: number, sigma: number): Float64Array {
   return kernel;
 }
 
+/**
+ * Copy `length` values starting at `offset` with stride `stride` into `line`, padded by `radius`
+ * on both sides with `mode`'s border values: the filters then run without any per-tap index checks.
+ */
+function fillPaddedLine(
+  src: ArrayLike<number>,
+  offset: number,
+  stride: number,
+  length: number,
+  radius: number,
+  mode: BorderMode,
+  line: Float64Array,
+): void {
+  for (let i = -radius; i < length + radius; i++)
+    line[i + radius] = src[offset + borderIndex(i, length, mode) * stride];
+}
+
 /** Correlate every row, then every column, with 1-D kernels centred on their middle element. */
 export function separableFilter(
   src: ArrayLike<number>,
@@ -80,23 +97,21 @@ export function separableFilter(
 ): void {
   const temp = new Float64Array(height * width);
   const rowRadius = (rowKernel.length - 1) / 2;
+  const columnRadius = (columnKernel.length - 1) / 2;
+  const line = new Float64Array(Math.max(width + 2 * rowRadius, height + 2 * columnRadius));
   for (let y = 0; y < height; y++) {
-    const row = y * width;
+    fillPaddedLine(src, y * width, 1, width, rowRadius, mode, line);
     for (let x = 0; x < width; x++) {
       let acc = 0;
-      for (let k = 0; k < rowKernel.length; k++) {
-        acc += rowKernel[k] * src[row + borderIndex(x + k - rowRadius, width, mode)];
-      }
-      temp[row + x] = acc;
+      for (let k = 0; k < rowKernel.length; k++) acc += rowKernel[k] * line[x + k];
+      temp[y * width + x] = acc;
     }
   }
-  const columnRadius = (columnKernel.length - 1) / 2;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
+  for (let x = 0; x < width; x++) {
+    fillPaddedLine(temp, x, width, height, columnRadius, mode, line);
+    for (let y = 0; y < height; y++) {
       let acc = 0;
-      for (let k = 0; k < columnKernel.length; k++) {
-        acc += columnKernel[k] * temp[borderIndex(y + k - columnRadius, height, mode) * width + x];
-      }
+      for (let k = 0; k < columnKernel.length; k++) acc += columnKernel[k] * line[y + k];
       out[y * width + x] = acc;
     }
   }
@@ -115,7 +130,11 @@ export function gaussianFilter(
   separableFilter(src, height, width, kernel, kernel, options.mode ?? 'nearest', out);
 }
 
-/** cv2.filter2D: correlation with a kernel anchored at its centre, border BORDER_REFLECT_101. */
+/**
+ * cv2.filter2D: correlation with a kernel anchored at its centre, border BORDER_REFLECT_101. The
+ * plane is padded once and zero taps are skipped (disk kernels are mostly zeros at the corners);
+ * the sum runs over the remaining taps in row-major kernel order.
+ */
 export function filter2d(
   src: ArrayLike<number>,
   height: number,
@@ -127,16 +146,32 @@ export function filter2d(
 ): void {
   const anchorY = Math.floor(kernelHeight / 2);
   const anchorX = Math.floor(kernelWidth / 2);
+  const paddedWidth = width + kernelWidth - 1;
+  const padded = new Float64Array((height + kernelHeight - 1) * paddedWidth);
+  for (let y = 0; y < height + kernelHeight - 1; y++) {
+    const row = borderIndex(y - anchorY, height, 'reflect101') * width;
+    for (let x = 0; x < paddedWidth; x++) {
+      padded[y * paddedWidth + x] = src[row + borderIndex(x - anchorX, width, 'reflect101')];
+    }
+  }
+  const offsets: number[] = [];
+  const weights: number[] = [];
+  for (let ky = 0; ky < kernelHeight; ky++) {
+    for (let kx = 0; kx < kernelWidth; kx++) {
+      const weight = kernel[ky * kernelWidth + kx];
+      if (weight !== 0) {
+        offsets.push(ky * paddedWidth + kx);
+        weights.push(weight);
+      }
+    }
+  }
+  const tapOffsets = Int32Array.from(offsets);
+  const tapWeights = Float64Array.from(weights);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
+      const base = y * paddedWidth + x;
       let acc = 0;
-      for (let ky = 0; ky < kernelHeight; ky++) {
-        const row = borderIndex(y + ky - anchorY, height, 'reflect101') * width;
-        for (let kx = 0; kx < kernelWidth; kx++) {
-          acc +=
-            kernel[ky * kernelWidth + kx] * src[row + borderIndex(x + kx - anchorX, width, 'reflect101')];
-        }
-      }
+      for (let t = 0; t < tapOffsets.length; t++) acc += tapWeights[t] * padded[base + tapOffsets[t]];
       out[y * width + x] = acc;
     }
   }
@@ -181,18 +216,20 @@ export function zoomBilinear(
   }
 }
 
+/** A plane together with its size, for steps whose output size differs from their input's. */
+export interface Plane {
+  readonly data: Float64Array;
+  readonly height: number;
+  readonly width: number;
+}
+
 /**
- * The reference's clipped_zoom: crop the centre ceil(size / factor) of each axis, zoom it by
- * `factor` (bilinear), and keep the top-left `height x width` of the result (the zoomed crop is
- * never smaller than the image).
+ * What the reference's clipped_zoom returns: the centre ceil(size / factor) of each axis, zoomed by
+ * `factor` with scipy.ndimage.zoom(order=1), of size round(crop * factor) >= size. Unlike
+ * clippedZoom it is not cropped back, because snow motion-blurs the whole zoomed layer and
+ * crops only afterwards (the blur's replicated edge is the zoomed layer's, not the image's).
  */
-export function clippedZoom(
-  src: ArrayLike<number>,
-  height: number,
-  width: number,
-  factor: number,
-  out: Float32Array | Float64Array,
-): void {
+export function zoomCentre(src: ArrayLike<number>, height: number, width: number, factor: number): Plane {
   const cropHeight = Math.ceil(height / factor);
   const cropWidth = Math.ceil(width / factor);
   const top = Math.floor((height - cropHeight) / 2);
@@ -203,10 +240,25 @@ export function clippedZoom(
   }
   const zoomedHeight = roundHalfEven(cropHeight * factor);
   const zoomedWidth = roundHalfEven(cropWidth * factor);
-  const zoomed = new Float64Array(zoomedHeight * zoomedWidth);
-  zoomBilinear(crop, cropHeight, cropWidth, zoomedHeight, zoomedWidth, zoomed);
+  const data = new Float64Array(zoomedHeight * zoomedWidth);
+  zoomBilinear(crop, cropHeight, cropWidth, zoomedHeight, zoomedWidth, data);
+  return { data, height: zoomedHeight, width: zoomedWidth };
+}
+
+/**
+ * The reference's clipped_zoom: the centre crop zoomed (zoomCentre), keeping its top-left
+ * `height x width` (the zoomed crop is never smaller than the image).
+ */
+export function clippedZoom(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  factor: number,
+  out: Float32Array | Float64Array,
+): void {
+  const zoomed = zoomCentre(src, height, width, factor);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) out[y * width + x] = zoomed[y * zoomedWidth + x];
+    for (let x = 0; x < width; x++) out[y * width + x] = zoomed.data[y * zoomed.width + x];
   }
 }
 

@@ -60,6 +60,19 @@ export function mapImages(
   return output;
 }
 
+/** Call `perPlane` with each channel plane of an image and the matching plane of its output. */
+export function forEachPlane(
+  image: ImageSample,
+  output: Float32Array,
+  perPlane: (input: Float32Array, output: Float32Array, channel: number) => void,
+): void {
+  const pixels = image.height * image.width;
+  for (let channel = 0; channel < image.channels; channel++) {
+    const start = channel * pixels;
+    perPlane(image.data.subarray(start, start + pixels), output.subarray(start, start + pixels), channel);
+  }
+}
+
 /** Clip in place to [0, 1]; NaN cannot arise from the modules, so it is not handled. */
 export function clipUnit(values: Float32Array): void {
   for (let i = 0; i < values.length; i++) {
