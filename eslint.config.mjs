@@ -57,8 +57,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The bin shim is plain CommonJS that loads the compiled CLI.
-    files: ['bin/*.js'],
+    // The bin shim loads the compiled CLI; test fixtures are user modules as people write them.
+    files: ['bin/*.js', 'test/fixtures/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

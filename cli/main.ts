@@ -4,6 +4,7 @@ import { TempestInputError } from '../core/errors';
 import { packageVersionOfTempest } from '../core/package-root';
 import { SpecError } from '../spec';
 import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
+import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
@@ -120,6 +121,13 @@ export function buildProgram(): Command {
     )
     .argument('<paths...>', 'history JSON files, or run folders holding history.json')
     .action((paths: string[]) => exitWith(() => replayCommand(paths)));
+
+  program
+    .command('modules')
+    .description('list the perturbation modules, their versions and parameters per severity')
+    .option('--spec <file>', "also load the spec's user modules")
+    .option('--markdown', 'print a Markdown table', false)
+    .action((options: { spec?: string; markdown: boolean }) => exitWith(() => modulesCommand(options)));
 
   return program;
 }

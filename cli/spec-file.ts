@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { BenchmarkInput } from '../activities/types';
+import { loadCatalog } from '../core/perturb/catalog';
 import { expandConditions } from '../core/plan';
 import { loadSpecText, SpecError } from '../spec';
 
@@ -22,6 +23,7 @@ export async function readBenchmarkInput(specPath: string): Promise<BenchmarkInp
     ]);
   }
   const spec = loadSpecText(text, specPath);
-  expandConditions(spec);
-  return { spec, specText: text, specSource: basename(absolute), baseDir: dirname(absolute) };
+  const baseDir = dirname(absolute);
+  expandConditions(spec, await loadCatalog(spec, baseDir));
+  return { spec, specText: text, specSource: basename(absolute), baseDir };
 }

@@ -4,7 +4,7 @@ import type { DatasetProfile } from './data/profile';
 import { ArtifactCorruptedError, ArtifactNotFoundError, TempestInputError } from './errors';
 import { accuracyOf, type AccuracyMetrics } from './metrics/accuracy';
 import type { BatchTransform, LoadedModel, ModelRunner } from './model/runner';
-import { findPerturbation } from './perturb/registry';
+import type { ModuleCatalog } from './perturb/catalog';
 import { randomnessScope, type BenchmarkPlan, type PlannedCell } from './plan';
 import type { BenchmarkResources } from './resources';
 import type { CellResult } from './results';
@@ -23,6 +23,7 @@ export interface CellComputation {
 /** Evaluate one cell: perturb each batch with the cell's seeded streams, run the model, score. */
 export async function computeCell(args: {
   cell: PlannedCell;
+  catalog: ModuleCatalog;
   dataHash: string;
   data: LabeledData;
   features?: readonly FeatureInfo[];
@@ -45,6 +46,7 @@ export async function computeCell(args: {
 
 function batchTransform(args: {
   cell: PlannedCell;
+  catalog: ModuleCatalog;
   dataHash: string;
   features?: readonly FeatureInfo[];
   profile: () => DatasetProfile;
@@ -52,7 +54,7 @@ function batchTransform(args: {
   const { cell } = args;
   const { transform } = cell;
   if (transform.kind === 'clean') return undefined;
-  const module = findPerturbation(transform.module, transform.version, `cell ${cell.index}`);
+  const module = args.catalog.find(transform.module, transform.version, `cell ${cell.index}`);
   const key = deriveKey(randomnessScope(args.dataHash, transform, cell.seed));
   return (batch, firstSampleIndex) =>
     module.apply(batch, transform.params, {
@@ -110,6 +112,7 @@ export async function computeAndStoreCell(args: {
   const started = performance.now();
   const computation = await computeCell({
     cell,
+    catalog: await resources.catalog(plan),
     dataHash: plan.dataset.hash,
     data,
     features: plan.dataset.features,

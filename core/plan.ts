@@ -1,10 +1,10 @@
 import type { BenchmarkSpec } from '../spec';
 import type { FeatureInfo } from './data/dataset';
-import { formatPath } from '../spec';
+import { CORRUPTION_SUITES, formatPath } from '../spec';
 import { TempestInputError } from './errors';
 import { hashOf } from './hash';
+import { BUILTIN_CATALOG, type ModuleCatalog, type UserModuleSource } from './perturb/catalog';
 import { moduleId, type PerturbationModule } from './perturb/module';
-import { findPerturbation } from './perturb/registry';
 import type { RunnerSettings } from './model/runner';
 import type { ArtifactRef } from './store/types';
 
@@ -15,6 +15,8 @@ export type Transform =
       readonly kind: 'perturbation';
       readonly module: string;
       readonly version: string;
+      /** For user modules: where their code came from (file hash or package@version). */
+      readonly origin?: string;
       readonly severity: number | null;
       readonly params: Record<string, unknown>;
     };
@@ -66,7 +68,11 @@ export interface BenchmarkPlan {
   readonly models: readonly PlannedModel[];
   readonly dataset: PlannedDataset;
   readonly modules: readonly string[];
+  /** User modules the plan's cells use, so every worker loads the same code. */
+  readonly userModules: readonly UserModuleSource[];
   readonly seeds: readonly number[];
+  /** The model that normalizes corruption errors, when the spec names one. */
+  readonly baseline?: string;
   readonly cells: readonly PlannedCell[];
 }
 
@@ -92,23 +98,79 @@ function validatedParams(
   return parsed.data;
 }
 
+/** A perturbation entry after the corruption-suite shorthand is expanded. */
+interface PerturbationRequest {
+  readonly entry: BenchmarkSpec['perturbations'][number];
+  /** Where the entry came from, for error messages: the perturbation's path or the suite's. */
+  readonly where: readonly PropertyKey[];
+}
+
+/** `corruptions: imagenet-c` (or a suite with severities and exclusions) becomes one entry per corruption. */
+function perturbationRequests(spec: BenchmarkSpec): PerturbationRequest[] {
+  const requests: PerturbationRequest[] = [];
+  if (spec.corruptions !== undefined) {
+    const suite = typeof spec.corruptions === 'string' ? { suite: spec.corruptions } : spec.corruptions;
+    const names: readonly string[] = CORRUPTION_SUITES[suite.suite];
+    const excluded = 'exclude' in suite ? (suite.exclude ?? []) : [];
+    for (const name of excluded) {
+      if (!names.includes(name)) {
+        throw new TempestInputError(
+          `corruptions.exclude: "${name}" is not in the ${suite.suite} suite (${names.join(', ')})`,
+          'UnknownModule',
+        );
+      }
+    }
+    const severities = 'severities' in suite ? suite.severities : undefined;
+    for (const name of names.filter((candidate) => !excluded.includes(candidate))) {
+      requests.push({
+        entry: { module: name, severities: severities ?? [1, 2, 3, 4, 5] },
+        where: ['corruptions', name],
+      });
+    }
+  }
+  spec.perturbations.forEach((entry, index) => requests.push({ entry, where: ['perturbations', index] }));
+  return requests;
+}
+
+/** Every combination of a grid's values, in the order the grid lists them (the last key varies fastest). */
+function gridCombinations(grid: Record<string, readonly unknown[]> | undefined): Record<string, unknown>[] {
+  let combinations: Record<string, unknown>[] = [{}];
+  for (const [key, values] of Object.entries(grid ?? {})) {
+    combinations = combinations.flatMap((combination) =>
+      values.map((value) => ({ ...combination, [key]: value })),
+    );
+  }
+  return combinations;
+}
+
+function conditionLabel(
+  name: string,
+  severity: number | null,
+  gridValues: Record<string, unknown>,
+  params: Record<string, unknown>,
+  hasOverrides: boolean,
+): string {
+  const parts = [name];
+  if (severity !== null) parts.push(`s${severity}`);
+  const grid = Object.entries(gridValues).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+  if (grid.length > 0) parts.push(grid.join(','));
+  else if (severity === null && hasOverrides) parts.push(`params-${hashOf(params).slice(0, 8)}`);
+  return parts.join('/');
+}
+
 /**
  * The conditions a spec asks for, with modules resolved and parameters validated. Pure and cheap,
  * so the CLI runs it before starting anything: a bad module or parameter never reaches a worker.
  */
-export function expandConditions(spec: BenchmarkSpec): Condition[] {
+export function expandConditions(spec: BenchmarkSpec, catalog: ModuleCatalog = BUILTIN_CATALOG): Condition[] {
   const conditions: Condition[] = [];
   if (spec.clean) conditions.push({ label: 'clean', transform: { kind: 'clean' }, stochastic: false });
-  spec.perturbations.forEach((perturbation, index) => {
-    const where = ['perturbations', index];
-    const module = findPerturbation(
-      perturbation.module,
-      perturbation.version,
-      formatPath([...where, 'module']),
-    );
-    const overrides = perturbation.params ?? {};
+  for (const { entry, where } of perturbationRequests(spec)) {
+    const module = catalog.find(entry.module, entry.version, formatPath([...where, 'module']));
+    const overrides = entry.params ?? {};
+    const hasOverrides = entry.params !== undefined || entry.grid !== undefined;
     const severities: (number | null)[] =
-      perturbation.severities ?? (module.severityParams && !perturbation.params ? [1, 2, 3, 4, 5] : [null]);
+      entry.severities ?? (module.severityParams && !hasOverrides ? [1, 2, 3, 4, 5] : [null]);
     for (const severity of severities) {
       if (severity !== null && !module.severityParams) {
         throw new TempestInputError(
@@ -116,23 +178,34 @@ export function expandConditions(spec: BenchmarkSpec): Condition[] {
           'InvalidModuleParams',
         );
       }
-      const base = severity === null ? {} : module.severityParams!(severity);
-      const params = validatedParams(module, { ...base, ...overrides }, [...where, 'params']);
-      const label =
-        severity === null ? `${module.name}[${hashOf(params).slice(0, 8)}]` : `${module.name}/s${severity}`;
-      if (conditions.some((existing) => existing.label === label)) {
-        throw new TempestInputError(
-          `${formatPath(where)}: condition ${label} is listed twice`,
-          'DuplicateCondition',
-        );
+      for (const gridValues of gridCombinations(entry.grid)) {
+        const base = severity === null ? {} : module.severityParams!(severity);
+        const params = validatedParams(module, { ...base, ...overrides, ...gridValues }, [
+          ...where,
+          'params',
+        ]);
+        const label = conditionLabel(module.name, severity, gridValues, params, hasOverrides);
+        if (conditions.some((existing) => existing.label === label)) {
+          throw new TempestInputError(
+            `${formatPath(where)}: condition ${label} is listed twice`,
+            'DuplicateCondition',
+          );
+        }
+        conditions.push({
+          label,
+          stochastic: module.stochastic,
+          transform: {
+            kind: 'perturbation',
+            module: module.name,
+            version: module.version,
+            origin: catalog.origin(module.name),
+            severity,
+            params,
+          },
+        });
       }
-      conditions.push({
-        label,
-        stochastic: module.stochastic,
-        transform: { kind: 'perturbation', module: module.name, version: module.version, severity, params },
-      });
     }
-  });
+  }
   return conditions;
 }
 
@@ -162,19 +235,20 @@ export function randomnessScope(dataHash: string, transform: Transform, seed: nu
   return {
     data: dataHash,
     module: moduleId({ name: transform.module, version: transform.version }),
+    origin: transform.origin,
     params: transform.params,
     seed,
   };
 }
 
 export function expandCells(
+  conditions: readonly Condition[],
   spec: BenchmarkSpec,
   models: readonly PlannedModel[],
   dataset: PlannedDataset,
   runtime: string,
   threads: RunnerSettings,
 ): PlannedCell[] {
-  const conditions = expandConditions(spec);
   const cells: PlannedCell[] = [];
   for (const model of models) {
     for (const condition of conditions) {

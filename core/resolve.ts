@@ -15,6 +15,7 @@ import {
   type PlannedDataset,
   type PlannedModel,
 } from './plan';
+import { loadCatalog } from './perturb/catalog';
 import { putCanonicalJson } from './store/json';
 import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
 import { sliceSamples, type LabeledData } from './tensor/tensor';
@@ -106,7 +107,8 @@ export async function resolveBenchmarkPlan(args: {
   onStage?: (stage: 'models' | 'dataset') => void;
 }): Promise<{ plan: BenchmarkPlan; planRef: ArtifactRef }> {
   const { spec, baseDir, store, runner } = args;
-  const conditions = expandConditions(spec);
+  const catalog = await loadCatalog(spec, baseDir, store);
+  const conditions = expandConditions(spec, catalog);
   const { models, sessions } = await resolveModels(spec, baseDir, store, runner);
   args.onStage?.('models');
   const { data, dataset } = await storeDataset(store, spec, baseDir);
@@ -123,8 +125,10 @@ export async function resolveBenchmarkPlan(args: {
     models,
     dataset,
     modules: moduleIdsOf(conditions),
+    userModules: catalog.userSources,
     seeds: spec.seeds,
-    cells: expandCells(spec, models, dataset, RUNTIME_ID, threads),
+    baseline: spec.baseline,
+    cells: expandCells(conditions, spec, models, dataset, RUNTIME_ID, threads),
   };
   return { plan, planRef: await putCanonicalJson(store, plan) };
 }

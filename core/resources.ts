@@ -1,5 +1,7 @@
 import { decodeNpy } from './data/npy';
 import { profileTabular, type DatasetProfile } from './data/profile';
+import { hashOf } from './hash';
+import { BUILTIN_CATALOG, catalogOfPlan, type ModuleCatalog } from './perturb/catalog';
 import { ModelRunner, type LoadedModel, type RunnerSettings } from './model/runner';
 import type { BenchmarkPlan } from './plan';
 import { BoundedCache, getJson } from './store/json';
@@ -15,6 +17,7 @@ export class BenchmarkResources {
   private readonly plans = new BoundedCache<BenchmarkPlan>(8);
   private readonly datasets = new BoundedCache<LabeledData>(4);
   private readonly profiles = new Map<string, DatasetProfile>();
+  private readonly catalogs = new BoundedCache<ModuleCatalog>(8);
 
   constructor(readonly store: ArtifactStore) {}
 
@@ -38,6 +41,12 @@ export class BenchmarkResources {
         labels: labels.values as Int32Array,
       };
     });
+  }
+
+  /** The modules of a plan: built-ins, plus the plan's user modules loaded from the store. */
+  catalog(plan: BenchmarkPlan): Promise<ModuleCatalog> {
+    if (plan.userModules.length === 0) return Promise.resolve(BUILTIN_CATALOG);
+    return this.catalogs.get(hashOf(plan.userModules), () => catalogOfPlan(plan.userModules, this.store));
   }
 
   /** Statistics of a plan's (tabular) dataset, computed on first use and kept. */

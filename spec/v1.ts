@@ -69,8 +69,54 @@ export const PerturbationSpecV1 = z
       .describe('Pinned module version; the run stops if the installed module differs'),
     severities: z.array(z.number().int().min(1).max(5)).min(1).optional(),
     params: z.record(z.string(), z.unknown()).optional().describe("Overrides of the module's parameters"),
+    /** Parameter grid: every combination of the listed values (crossed with the severities) is a condition. */
+    grid: z.record(z.string(), z.array(z.unknown()).min(1)).optional(),
   })
   .strict();
+
+/** The 15 ImageNet-C benchmark corruptions (Hendrycks & Dietterich 2019), the mCE set. */
+const IMAGENET_C = [
+  'gaussian_noise',
+  'shot_noise',
+  'impulse_noise',
+  'defocus_blur',
+  'glass_blur',
+  'motion_blur',
+  'zoom_blur',
+  'snow',
+  'frost',
+  'fog',
+  'brightness',
+  'contrast',
+  'elastic_transform',
+  'pixelate',
+  'jpeg_compression',
+] as const;
+
+/** The published corruption suites a spec can name instead of listing modules one by one. */
+export const CORRUPTION_SUITES = {
+  'imagenet-c': IMAGENET_C,
+  /** The 15 plus the 4 held-out validation corruptions. */
+  'imagenet-c-all': [...IMAGENET_C, 'speckle_noise', 'gaussian_blur', 'spatter', 'saturate'],
+} as const;
+
+const suiteName = z.enum(['imagenet-c', 'imagenet-c-all']);
+
+export const CorruptionsSpecV1 = z.union([
+  suiteName,
+  z
+    .object({
+      suite: suiteName,
+      severities: z.array(z.number().int().min(1).max(5)).min(1).optional(),
+      exclude: z.array(z.string()).optional(),
+    })
+    .strict(),
+]);
+
+export const UserModuleSpecV1 = z.union([
+  z.object({ path: filePath.describe('JavaScript file exporting modules, relative to the spec') }).strict(),
+  z.object({ package: z.string().min(1).describe('installed npm package exporting modules') }).strict(),
+]);
 
 export const ExecutionSpecV1 = z
   .object({
@@ -112,7 +158,13 @@ export const BenchmarkSpecV1 = z
       }),
     dataset: DatasetSpecV1,
     clean: z.boolean().default(true).describe('Evaluate each model on unperturbed inputs too'),
+    /** User perturbation modules, loaded besides the built-ins. */
+    modules: z.array(UserModuleSpecV1).default([]),
+    /** Shorthand for a whole corruption suite at the given severities (default 1-5). */
+    corruptions: CorruptionsSpecV1.optional(),
     perturbations: z.array(PerturbationSpecV1).default([]),
+    /** The model that normalizes corruption errors (CE, mCE), as AlexNet does in ImageNet-C. */
+    baseline: identifier.optional(),
     seeds: z
       .array(
         z
@@ -128,9 +180,13 @@ export const BenchmarkSpecV1 = z
     execution: ExecutionSpecV1.prefault({}),
   })
   .strict()
-  .refine((spec) => spec.clean || spec.perturbations.length > 0, {
+  .refine((spec) => spec.clean || spec.perturbations.length > 0 || spec.corruptions !== undefined, {
     message: 'nothing to evaluate: set clean: true or list at least one perturbation',
     path: ['perturbations'],
+  })
+  .refine((spec) => spec.baseline === undefined || spec.models.some((model) => model.id === spec.baseline), {
+    message: 'baseline must be the id of one of the models',
+    path: ['baseline'],
   });
 
 export type BenchmarkSpecV1 = z.infer<typeof BenchmarkSpecV1>;

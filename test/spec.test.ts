@@ -125,4 +125,43 @@ describe('spec v1', () => {
       );
     expect(sigmas).toEqual([0.08, 0.12, 0.18, 0.26, 0.38]);
   });
+
+  it('expands the imagenet-c shorthand into the 15 benchmark corruptions (or all 19), with exclusions', () => {
+    const labels = (corruptions: string) =>
+      expandConditions(loadSpecText(`${minimal}clean: false\ncorruptions: ${corruptions}\n`, 't.yaml')).map(
+        (condition) => condition.label,
+      );
+    expect(labels('imagenet-c')).toHaveLength(15 * 5);
+    expect(labels('imagenet-c-all')).toHaveLength(19 * 5);
+    const some = labels('{ suite: imagenet-c, severities: [2], exclude: [frost, fog] }');
+    expect(some).toHaveLength(13);
+    expect(some).toContain('jpeg_compression/s2');
+    expect(some).not.toContain('frost/s2');
+    expect(() => labels('{ suite: imagenet-c, exclude: [sunburn] }')).toThrow(
+      /corruptions.exclude: "sunburn" is not in the imagenet-c suite/,
+    );
+  });
+
+  it('crosses a parameter grid with the severities, one condition per combination', () => {
+    const spec = loadSpecText(
+      `${minimal}clean: false\nperturbations:\n  - { module: gaussian_noise, severities: [1, 2], grid: { sigma: [0.05, 0.5] } }\n`,
+      't.yaml',
+    );
+    const conditions = expandConditions(spec);
+    expect(conditions.map((condition) => condition.label)).toEqual([
+      'gaussian_noise/s1/sigma=0.05',
+      'gaussian_noise/s1/sigma=0.5',
+      'gaussian_noise/s2/sigma=0.05',
+      'gaussian_noise/s2/sigma=0.5',
+    ]);
+    // The grid value overrides the severity's published parameter.
+    expect(conditions[1].transform).toMatchObject({ severity: 1, params: { sigma: 0.5 } });
+  });
+
+  it('requires the CE baseline to be one of the models', () => {
+    expect(problemsOf(`${minimal}baseline: alexnet\n`)).toEqual([
+      { path: 'baseline', message: 'baseline must be the id of one of the models' },
+    ]);
+    expect(loadSpecText(`${minimal}baseline: m\n`, 't.yaml').baseline).toBe('m');
+  });
 });

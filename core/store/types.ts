@@ -29,6 +29,7 @@ export const MEDIA_TYPES = {
   npy: 'application/x-npy',
   onnx: 'application/onnx',
   markdown: 'text/markdown',
+  javascript: 'text/javascript',
 } as const;
 
 /** Index, stream and key names become path segments or object keys: refuse anything that could escape. */

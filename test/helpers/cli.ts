@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +14,13 @@ export interface CliResult {
 
 export function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `tempest-${prefix}-`));
+}
+
+/** A temporary folder inside the repository, where files can `require` Tempest's own packages (zod). */
+export async function repoTempDir(prefix: string): Promise<string> {
+  const parent = join(REPO_ROOT, '.tempest', 'test-tmp');
+  await mkdir(parent, { recursive: true });
+  return mkdtemp(join(parent, `${prefix}-`));
 }
 
 /** Start the built `tempest` CLI (run `npm run build` first; `npm test` does) as a child process. */
