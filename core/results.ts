@@ -1,5 +1,7 @@
 import { CELL_INDEX } from './cell';
+import { CORRUPTION_SUITES } from '../spec';
 import type { AccuracyMetrics } from './metrics/accuracy';
+import { corruptionErrors, type CorruptionErrorReport } from './metrics/corruption-error';
 import type { BenchmarkPlan, Transform } from './plan';
 import { getJson, putReadableJson } from './store/json';
 import type { ArtifactRef, ArtifactStore } from './store/types';
@@ -23,6 +25,8 @@ export interface CellResult {
 export interface ConditionSummary {
   readonly model: string;
   readonly condition: string;
+  /** The condition without its severity (e.g. "fog" for "fog/s3"); null for clean inputs. */
+  readonly corruption: string | null;
   readonly severity: number | null;
   readonly replicates: number;
   readonly accuracy: {
@@ -48,6 +52,8 @@ export interface BenchmarkResults {
   readonly modules: readonly string[];
   readonly seeds: readonly number[];
   readonly summary: readonly ConditionSummary[];
+  /** CE, relative CE, mCE and severity curves, when the spec names a baseline model. */
+  readonly corruptionError?: CorruptionErrorReport;
   readonly cells: readonly {
     readonly index: number;
     readonly key: string;
@@ -79,6 +85,13 @@ export function summarize(plan: BenchmarkPlan, results: readonly CellResult[]): 
     return {
       model: group[0].modelId,
       condition: group[0].condition,
+      corruption:
+        transform.kind === 'clean'
+          ? null
+          : group[0].condition
+              .split('/')
+              .filter((part, index) => index === 0 || part !== `s${transform.severity}`)
+              .join('/'),
       severity: transform.kind === 'perturbation' ? transform.severity : null,
       replicates: group.length,
       accuracy: {
@@ -96,6 +109,7 @@ export function buildResults(
   results: readonly CellResult[],
   resultRefs: readonly ArtifactRef[],
 ): BenchmarkResults {
+  const summary = summarize(plan, results);
   return {
     apiVersion: 'tempest.results/v1',
     benchmark: { name: plan.name, specHash: plan.specHash },
@@ -109,7 +123,20 @@ export function buildResults(
     models: plan.models.map((model) => ({ id: model.id, sha256: model.sha256 })),
     modules: plan.modules,
     seeds: plan.seeds,
-    summary: summarize(plan, results),
+    summary,
+    corruptionError:
+      plan.baseline === undefined
+        ? undefined
+        : corruptionErrors(
+            summary.map((row) => ({
+              model: row.model,
+              corruption: row.corruption,
+              severity: row.severity,
+              accuracy: row.accuracy.mean,
+            })),
+            plan.baseline,
+            CORRUPTION_SUITES['imagenet-c'],
+          ),
     cells: results.map((result, index) => ({
       index,
       key: result.key,

@@ -8,6 +8,85 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const ratio = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
+
+/** The corruption section: per-corruption accuracy and CE, mCE, relative mCE, severity curves. */
+function corruptionSection(results: BenchmarkResults): string[] {
+  const report = results.corruptionError;
+  if (!report) return [];
+  const models = report.models.map((model) => model.model);
+  const corruptions = report.models[0]?.corruptions.map((score) => score.corruption) ?? [];
+  const scoreOf = (model: string, corruption: string) =>
+    report.models
+      .find((entry) => entry.model === model)!
+      .corruptions.find((score) => score.corruption === corruption)!;
+  const severities = [
+    ...new Set(
+      report.models.flatMap((model) => model.corruptions.flatMap((c) => c.curve.map((p) => p.severity))),
+    ),
+  ].sort();
+  return [
+    '## Corruption robustness',
+    '',
+    `Corruption error CE = sum over severities of a model's top-1 error / the same sum for the baseline ` +
+      `"${report.baseline}" (Hendrycks & Dietterich 2019); relative CE uses errors above each model's clean error. ` +
+      (report.imagenetCBenchmarkSet
+        ? 'All 15 ImageNet-C benchmark corruptions at severities 1-5 are present, so mCE and relative mCE are ' +
+          "averaged over those 15 as in the paper (other corruptions' CE is shown below but not averaged)."
+        : `Not all 15 ImageNet-C benchmark corruptions at severities 1-5 are present: mCE is over ${report.mceCorruptions.join(', ')}.`),
+    '',
+    table(
+      ['model', 'clean accuracy', 'mean corruption accuracy', 'mCE', 'relative mCE'],
+      report.models.map((model) => [
+        model.model,
+        model.cleanAccuracy === null ? '–' : percent(model.cleanAccuracy),
+        percent(model.meanCorruptionAccuracy),
+        ratio(model.mCE),
+        ratio(model.relativeMCE),
+      ]),
+    ),
+    '',
+    ...(report.excluded.length > 0
+      ? [
+          `Left out of mCE: ${report.excluded.map((entry) => `${entry.corruption} (${entry.reason})`).join('; ')}.`,
+          '',
+        ]
+      : []),
+    'Accuracy (mean over severities) and CE per corruption:',
+    '',
+    table(
+      ['corruption', ...models.flatMap((model) => [`${model} accuracy`, `${model} CE`, `${model} rel. CE`])],
+      corruptions.map((corruption) => [
+        corruption,
+        ...models.flatMap((model) => {
+          const score = scoreOf(model, corruption);
+          return [percent(score.meanAccuracy), ratio(score.ce), ratio(score.relativeCe)];
+        }),
+      ]),
+    ),
+    '',
+    'Severity curves (accuracy at each severity):',
+    '',
+    table(
+      ['corruption', 'model', ...severities.map((severity) => `s${severity}`)],
+      corruptions.flatMap((corruption) =>
+        models.map((model) => {
+          const curve = scoreOf(model, corruption).curve;
+          return [
+            corruption,
+            model,
+            ...severities.map((severity) => {
+              const point = curve.find((entry) => entry.severity === severity);
+              return point ? percent(point.accuracy) : '–';
+            }),
+          ];
+        }),
+      ),
+    ),
+    '',
+  ];
+}
+
 /** report.md: the results a person reads first, then where they came from. */
 export function renderMarkdownReport(results: BenchmarkResults, provenance: ProvenanceRecord): string {
   const models = results.models.map((model) => model.id);
@@ -49,6 +128,7 @@ export function renderMarkdownReport(results: BenchmarkResults, provenance: Prov
     '',
     accuracyTable,
     '',
+    ...corruptionSection(results),
     '## Cells',
     '',
     cellTable,
