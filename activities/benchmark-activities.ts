@@ -3,7 +3,10 @@ import { computeAndStoreCell, findFinishedCell } from '../core/cell';
 import { TempestInputError } from '../core/errors';
 import { resolveBenchmarkPlan, threadSettingsOf } from '../core/resolve';
 import { BenchmarkResources } from '../core/resources';
-import { aggregateStoredResults } from '../core/results';
+import { aggregateStoredResults } from '../core/aggregate';
+import { deliverAlerts } from '../core/drift';
+import type { BenchmarkResults } from '../core/results';
+import { getJson } from '../core/store/json';
 import { writeRunRecords } from '../core/run-records';
 import type { ArtifactStore } from '../core/store/types';
 import { validateSpec } from '../spec';
@@ -59,6 +62,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         return {
           plan: planRef,
           specHash: plan.specHash,
+          recompute: plan.recompute,
           cells: plan.cells.map((cell) => ({
             index: cell.index,
             key: cell.key,
@@ -83,7 +87,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         for (const cell of task.cells) {
           const startedAt = new Date().toISOString();
           const base = { index: cell.index, key: cell.key, ...computedBy, startedAt };
-          const finished = await findFinishedCell(store, cell.key);
+          const finished = task.recompute ? undefined : await findFinishedCell(store, cell.key);
           if (finished) {
             outcomes.push({
               ...base,
@@ -112,7 +116,10 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     /** Gather every cell's stored result into results.json. */
     async aggregateResults(input: AggregateInput): Promise<AggregateOutput> {
       return classifyErrors(async () => {
-        const { results, ref } = await aggregateStoredResults(store, await resources.plan(input.plan.sha256));
+        const { results, ref } = await aggregateStoredResults(
+          resources,
+          await resources.plan(input.plan.sha256),
+        );
         return {
           results: ref,
           summary: results.summary.map((row) => ({
@@ -125,12 +132,17 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Write provenance.json and report.md for a finished run. */
+    /** Write provenance.json and report.md for a finished run, and deliver drift alerts. */
     async finalizeRun(input: FinalizeInput): Promise<FinalizeOutput> {
-      return classifyErrors(async () =>
-        writeRunRecords({
+      return classifyErrors(async () => {
+        const plan = await resources.plan(input.plan.sha256);
+        if (plan.drift?.alerts) {
+          const results = await getJson<BenchmarkResults>(store, input.results.sha256);
+          await deliverAlerts(input.run.runId, results.drift?.alerts ?? [], plan.drift.alerts);
+        }
+        return writeRunRecords({
           store,
-          plan: await resources.plan(input.plan.sha256),
+          plan,
           planRef: input.plan,
           resultsRef: input.results,
           spec: { source: input.input.specSource, text: input.input.specText },
@@ -146,8 +158,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
             finishedAt: outcome.finishedAt,
             result: outcome.result.sha256,
           })),
-        }),
-      );
+        });
+      });
     },
   };
 }

@@ -23,11 +23,14 @@ export interface CellTask {
 export interface CellBatchTask {
   readonly planSha256: string;
   readonly cells: readonly CellTask[];
+  /** Compute even when the store has a result (drift checks re-execute cells). */
+  readonly recompute?: boolean;
 }
 
 export interface ResolvedBenchmark {
   readonly plan: ArtifactRef;
   readonly specHash: string;
+  readonly recompute?: boolean;
   readonly cells: readonly CellTask[];
 }
 

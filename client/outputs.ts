@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BenchmarkOutcome } from '../activities/types';
+import type { BenchmarkResults } from '../core/results';
+import { getJson } from '../core/store/json';
 import type { ArtifactStore } from '../core/store/types';
 
 export const OUTPUT_FILES = {
@@ -29,6 +31,20 @@ export async function writeRunOutputs(
     written.push(join(dir, name));
   };
   await copy(OUTPUT_FILES.results, outcome.results?.sha256);
+  if (outcome.results) {
+    // The report links the failure gallery's images as gallery/<sha256>.png.
+    const results = await getJson<BenchmarkResults>(store, outcome.results.sha256);
+    const images =
+      results.evaluation?.galleries.flatMap((gallery) => gallery.examples.map((example) => example.png)) ??
+      [];
+    if (images.length > 0) {
+      await mkdir(join(dir, 'gallery'), { recursive: true });
+      for (const sha256 of new Set(images)) {
+        await writeFile(join(dir, 'gallery', `${sha256}.png`), await store.getBlob(sha256));
+      }
+      written.push(`${join(dir, 'gallery')} (${new Set(images).size} images)`);
+    }
+  }
   await copy(OUTPUT_FILES.report, outcome.report?.sha256);
   await copy(OUTPUT_FILES.provenance, outcome.provenance?.sha256);
   if (historyJson !== undefined) {

@@ -44,7 +44,8 @@ export async function computeCell(args: {
   };
 }
 
-function batchTransform(args: {
+/** The perturbation of a cell as a batch function (undefined for clean cells). */
+export function batchTransform(args: {
   cell: PlannedCell;
   catalog: ModuleCatalog;
   dataHash: string;

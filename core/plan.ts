@@ -1,4 +1,4 @@
-import type { BenchmarkSpec } from '../spec';
+import type { BenchmarkSpec, StatisticsSpecV1 } from '../spec';
 import type { FeatureInfo } from './data/dataset';
 import { CORRUPTION_SUITES, formatPath } from '../spec';
 import { TempestInputError } from './errors';
@@ -44,6 +44,8 @@ export interface PlannedDataset {
   readonly sampleDims: readonly number[];
   /** Tabular data: feature names and kinds (part of the data's identity). */
   readonly features?: readonly FeatureInfo[];
+  /** Subgroup ids per sample, when the spec names them (otherwise the labels define the groups). */
+  readonly groups?: { readonly source: string; readonly ids: ArtifactRef };
   readonly lineage: unknown;
 }
 
@@ -73,6 +75,15 @@ export interface BenchmarkPlan {
   readonly seeds: readonly number[];
   /** The model that normalizes corruption errors, when the spec names one. */
   readonly baseline?: string;
+  /** Interval level, test level, correction and thresholds of the evaluation. */
+  readonly statistics: StatisticsSpecV1;
+  /** Baseline stability check: the earlier run's results (stored) and where alerts go. */
+  readonly drift?: {
+    readonly baseline: ArtifactRef;
+    readonly alerts?: { readonly file?: string; readonly url?: string };
+  };
+  /** Compute every cell afresh even when the store has it (drift checks re-execute the baseline's cells). */
+  readonly recompute: boolean;
   readonly cells: readonly PlannedCell[];
 }
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BenchmarkSpec } from '../spec';
 import { loadDataset, resolveDataPath } from './data/dataset';
 import { encodeNpy } from './data/npy';
@@ -80,7 +81,7 @@ async function checkModelsFitData(
 }
 
 async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: string) {
-  const { data, lineage, features } = await loadDataset(spec.dataset, baseDir);
+  const { data, lineage, features, groups } = await loadDataset(spec.dataset, baseDir);
   const inputs = await store.putBlob(encodeNpy('<f4', data.inputs.dims, data.inputs.data), MEDIA_TYPES.npy);
   const labels = await store.putBlob(encodeNpy('<i4', [data.labels.length], data.labels), MEDIA_TYPES.npy);
   const dataset: PlannedDataset = {
@@ -90,9 +91,47 @@ async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: 
     samples: data.labels.length,
     sampleDims: data.inputs.dims.slice(1),
     features,
+    groups: groups && {
+      source: groups.source,
+      ids: await store.putBlob(encodeNpy('<i4', [groups.ids.length], groups.ids), MEDIA_TYPES.npy),
+    },
     lineage,
   };
   return { data, dataset };
+}
+
+/** Read the drift baseline (a run folder or its results.json) into the store, with absolute alert paths. */
+async function storeDriftBaseline(
+  drift: NonNullable<BenchmarkSpec['drift']>,
+  baseDir: string,
+  store: ArtifactStore,
+): Promise<NonNullable<BenchmarkPlan['drift']>> {
+  let path = resolveDataPath(baseDir, drift.baseline);
+  if (!path.endsWith('.json')) path = join(path, 'results.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TempestInputError(
+      `drift.baseline: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); ` +
+        'name the output folder of an earlier run or its results.json',
+      'DriftBaselineNotFound',
+    );
+  }
+  const parsed = JSON.parse(text) as { apiVersion?: string; cells?: unknown };
+  if (parsed.apiVersion !== 'tempest.results/v1' || !Array.isArray(parsed.cells)) {
+    throw new TempestInputError(
+      `drift.baseline: ${path} is not a Tempest results.json`,
+      'DriftBaselineInvalid',
+    );
+  }
+  return {
+    baseline: await store.putBlob(new TextEncoder().encode(text), MEDIA_TYPES.json),
+    alerts: drift.alerts && {
+      file: drift.alerts.file && resolveDataPath(baseDir, drift.alerts.file),
+      url: drift.alerts.url,
+    },
+  };
 }
 
 /**
@@ -128,6 +167,9 @@ export async function resolveBenchmarkPlan(args: {
     userModules: catalog.userSources,
     seeds: spec.seeds,
     baseline: spec.baseline,
+    statistics: spec.statistics,
+    drift: spec.drift && (await storeDriftBaseline(spec.drift, baseDir, store)),
+    recompute: spec.drift !== undefined,
     cells: expandCells(conditions, spec, models, dataset, RUNTIME_ID, threads),
   };
   return { plan, planRef: await putCanonicalJson(store, plan) };

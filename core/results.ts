@@ -1,10 +1,23 @@
-import { CELL_INDEX } from './cell';
+import type { DriftAlert } from './drift';
+import type { RunEvaluation } from './evaluation';
 import { CORRUPTION_SUITES } from '../spec';
 import type { AccuracyMetrics } from './metrics/accuracy';
 import { corruptionErrors, type CorruptionErrorReport } from './metrics/corruption-error';
 import type { BenchmarkPlan, Transform } from './plan';
-import { getJson, putReadableJson } from './store/json';
-import type { ArtifactRef, ArtifactStore } from './store/types';
+import type { ArtifactRef } from './store/types';
+
+/** The evaluation as stored: gallery images are referenced by the sha256 of their PNG blobs. */
+export type StoredEvaluation = Omit<RunEvaluation, 'galleries'> & {
+  readonly galleries: readonly {
+    readonly model: string;
+    readonly condition: string;
+    readonly seed: number | null;
+    readonly selection: string;
+    readonly examples: readonly (Omit<RunEvaluation['galleries'][number]['examples'][number], 'png'> & {
+      readonly png: string;
+    })[];
+  }[];
+};
 
 /** The stored result of one cell. Only deterministic content: equal cell keys give equal bytes. */
 export interface CellResult {
@@ -44,6 +57,8 @@ export interface BenchmarkResults {
   readonly runtime: string;
   readonly dataset: {
     readonly hash: string;
+    /** sha256 of the labels blob: what `tempest compare` pairs samples by. */
+    readonly labels: string;
     readonly samples: number;
     readonly sampleDims: readonly number[];
     readonly lineage: unknown;
@@ -54,6 +69,10 @@ export interface BenchmarkResults {
   readonly summary: readonly ConditionSummary[];
   /** CE, relative CE, mCE and severity curves, when the spec names a baseline model. */
   readonly corruptionError?: CorruptionErrorReport;
+  /** Intervals, calibration, subgroups, paired corrected comparisons, failure modes, gallery. */
+  readonly evaluation?: StoredEvaluation;
+  /** Baseline stability check against an earlier run, when the spec asks for one. */
+  readonly drift?: { readonly baseline: string; readonly alerts: readonly DriftAlert[] };
   readonly cells: readonly {
     readonly index: number;
     readonly key: string;
@@ -116,6 +135,7 @@ export function buildResults(
     runtime: plan.runtime,
     dataset: {
       hash: plan.dataset.hash,
+      labels: plan.dataset.labels.sha256,
       samples: plan.dataset.samples,
       sampleDims: plan.dataset.sampleDims,
       lineage: plan.dataset.lineage,
@@ -148,24 +168,4 @@ export function buildResults(
       logits: result.logits.sha256,
     })),
   };
-}
-
-/** The `aggregate` stage: gather every cell's stored result of a plan into results.json. */
-export async function aggregateStoredResults(
-  store: ArtifactStore,
-  plan: BenchmarkPlan,
-): Promise<{ results: BenchmarkResults; ref: ArtifactRef }> {
-  const refs: ArtifactRef[] = [];
-  const cellResults: CellResult[] = [];
-  for (const cell of plan.cells) {
-    const ref = await store.getIndex(CELL_INDEX, cell.key);
-    if (!ref)
-      throw new Error(
-        `cell ${cell.index} (${cell.key}) has no stored result; it must run before aggregation`,
-      );
-    refs.push(ref);
-    cellResults.push(await getJson<CellResult>(store, ref.sha256));
-  }
-  const results = buildResults(plan, cellResults, refs);
-  return { results, ref: await putReadableJson(store, results) };
 }

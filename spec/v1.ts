@@ -42,6 +42,8 @@ export const CsvDatasetV1 = z
     shape: z.array(z.number().int().positive()).min(1).optional(),
     /** Feature columns holding integer category codes (tabular data); the others are numeric. */
     categorical: z.array(z.string().min(1)).optional(),
+    /** Column of integer subgroup ids for subgroup metrics (it may also be a feature); default: the labels. */
+    groupColumn: z.string().min(1).optional(),
     samples,
   })
   .strict();
@@ -53,6 +55,8 @@ export const NpyDatasetV1 = z
     labels: filePath.describe('integer array [N]'),
     /** Feature indices (of [N, F] tabular inputs) holding integer category codes. */
     categorical: z.array(z.number().int().min(0)).optional(),
+    /** Integer array [N] of subgroup ids for subgroup metrics; default: the labels. */
+    groups: filePath.optional(),
     samples,
   })
   .strict();
@@ -135,6 +139,31 @@ export const ExecutionSpecV1 = z
   })
   .strict();
 
+export const StatisticsSpecV1 = z
+  .object({
+    /** Confidence level of every interval. */
+    level: z.number().gt(0.5).lt(1).default(0.95),
+    /** Significance level of every test, after correction. */
+    alpha: z.number().gt(0).lt(0.5).default(0.05),
+    /** Correction across all comparisons of a run: Holm (family-wise) or Benjamini-Hochberg (FDR). */
+    correction: z.enum(['holm', 'bh']).default('holm'),
+    /** Smallest accuracy difference that matters in practice, for labelling comparisons. */
+    minimumEffect: z.number().min(0).max(1).default(0.01),
+    bootstrapResamples: z.number().int().min(200).max(100_000).default(1000),
+    /** Flipped examples per (model, condition) saved as PNG for the report. */
+    galleryExamples: z.number().int().min(0).max(64).default(6),
+  })
+  .strict();
+
+export const DriftSpecV1 = z
+  .object({
+    /** An earlier run to compare against: its output folder or its results.json, relative to the spec. */
+    baseline: filePath,
+    /** Where alerts go besides results and report: a JSON-lines file and/or an HTTP endpoint (POST). */
+    alerts: z.object({ file: filePath.optional(), url: z.url().optional() }).strict().optional(),
+  })
+  .strict();
+
 export const BenchmarkSpecV1 = z
   .object({
     apiVersion: z.literal('tempest/v1'),
@@ -177,6 +206,9 @@ export const BenchmarkSpecV1 = z
       .default([0])
       .refine((seeds) => new Set(seeds).size === seeds.length, 'seeds must be distinct'),
     metrics: z.array(z.literal('accuracy')).min(1).default(['accuracy']),
+    statistics: StatisticsSpecV1.prefault({}),
+    /** Baseline stability: re-execute this run's cells and alert on shifts beyond the baseline's intervals. */
+    drift: DriftSpecV1.optional(),
     execution: ExecutionSpecV1.prefault({}),
   })
   .strict()
@@ -194,3 +226,5 @@ export type ModelSpecV1 = z.infer<typeof ModelSpecV1>;
 export type DatasetSpecV1 = z.infer<typeof DatasetSpecV1>;
 export type PerturbationSpecV1 = z.infer<typeof PerturbationSpecV1>;
 export type ExecutionSpecV1 = z.infer<typeof ExecutionSpecV1>;
+export type StatisticsSpecV1 = z.infer<typeof StatisticsSpecV1>;
+export type DriftSpecV1 = z.infer<typeof DriftSpecV1>;

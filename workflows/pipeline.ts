@@ -63,7 +63,11 @@ export async function runBenchmarkPipeline(
   const batchSize = cellsPerTask ?? autoCellsPerTask(resolved.cells.length, concurrency);
   const batches: CellBatchTask[] = [];
   for (let start = 0; start < resolved.cells.length; start += batchSize) {
-    batches.push({ planSha256: resolved.plan.sha256, cells: resolved.cells.slice(start, start + batchSize) });
+    batches.push({
+      planSha256: resolved.plan.sha256,
+      cells: resolved.cells.slice(start, start + batchSize),
+      recompute: resolved.recompute,
+    });
   }
   const outcomes: CellOutcome[] = new Array<CellOutcome>(resolved.cells.length);
   let next = 0;

@@ -22,9 +22,18 @@ export interface FeatureInfo {
   readonly kind: 'numeric' | 'categorical';
 }
 
+/** Subgroup membership of every sample, for subgroup (fairness) metrics. */
+export interface SampleGroups {
+  /** What the groups are: a column name, or "label" when each class is a group. */
+  readonly source: string;
+  readonly ids: Int32Array;
+}
+
 export interface LoadedDataset {
   readonly data: LabeledData;
   readonly lineage: DatasetLineage;
+  /** Present when the spec names a group column or file; otherwise groups are the labels. */
+  readonly groups?: SampleGroups;
   /** For tabular data ([N, F] inputs): what each feature is. Absent for images. */
   readonly features?: readonly FeatureInfo[];
 }
@@ -137,7 +146,7 @@ function loadCsv(
   text: string,
   spec: Extract<DatasetSpecV1, { source: 'csv' }>,
   path: string,
-): { data: LabeledData; featureNames: string[] } {
+): { data: LabeledData; featureNames: string[]; groups?: SampleGroups } {
   let rows: string[][];
   try {
     const options: CsvOptions = { skip_empty_lines: true, trim: true };
@@ -153,6 +162,13 @@ function loadCsv(
     throw new TempestInputError(`dataset.path: ${path} has no data rows`, 'EmptyDataset');
   const labelIndex = header.indexOf(spec.labelColumn);
   const featureNames = header.filter((_, index) => index !== labelIndex);
+  const groupIndex = spec.groupColumn === undefined ? -1 : header.indexOf(spec.groupColumn);
+  if (spec.groupColumn !== undefined && groupIndex < 0) {
+    throw new TempestInputError(
+      `dataset.groupColumn: column "${spec.groupColumn}" not in ${path} (columns: ${header.join(', ')})`,
+      'BadCsv',
+    );
+  }
   if (labelIndex < 0) {
     throw new TempestInputError(
       `dataset.labelColumn: column "${spec.labelColumn}" not in ${path} (columns: ${header.join(', ')})`,
@@ -192,21 +208,29 @@ function loadCsv(
       }
     });
   });
-  return { data: { inputs, labels }, featureNames };
+  const groups =
+    groupIndex < 0
+      ? undefined
+      : {
+          source: spec.groupColumn!,
+          ids: toIntegers(
+            body.map((row) => Number(row[groupIndex])),
+            `dataset.groupColumn (${path})`,
+            'group id',
+          ),
+        };
+  return { data: { inputs, labels }, featureNames, groups };
 }
 
-function toLabels(values: ArrayLike<number>, where: string): Int32Array {
-  const labels = new Int32Array(values.length);
+function toIntegers(values: ArrayLike<number>, where: string, what = 'label'): Int32Array {
+  const integers = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     if (!Number.isInteger(values[i])) {
-      throw new TempestInputError(
-        `${where}: label ${i} is ${values[i]}, not an integer class index`,
-        'BadLabel',
-      );
+      throw new TempestInputError(`${where}: ${what} ${i} is ${values[i]}, not an integer`, 'BadLabel');
     }
-    labels[i] = values[i];
+    integers[i] = values[i];
   }
-  return labels;
+  return integers;
 }
 
 /** Load, select and validate the dataset a spec names. Paths are relative to `baseDir` (the spec's folder). */
@@ -214,6 +238,7 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
   let data: LabeledData;
   let lineage: DatasetLineage;
   let features: FeatureInfo[] | undefined;
+  let groups: SampleGroups | undefined;
   switch (spec.source) {
     case 'builtin': {
       data = loadMnist(spec.split, spec.samples);
@@ -229,6 +254,10 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
       const path = resolveDataPath(baseDir, spec.path);
       const table = loadCsv((await readDataFile(path, 'path')).toString('utf8'), spec, path);
       data = takeFirst(table.data, spec.samples, 'dataset.samples');
+      groups = table.groups && {
+        source: table.groups.source,
+        ids: table.groups.ids.slice(0, data.labels.length),
+      };
       features = describeFeatures(data, table.featureNames, spec.categorical ?? [], 'dataset.categorical');
       lineage = {
         source: 'csv',
@@ -251,9 +280,26 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
       }
       const full: LabeledData = {
         inputs: makeTensor(inputs.shape, Float32Array.from(inputs.values)),
-        labels: toLabels(labels.values, `dataset.labels (${labelsPath})`),
+        labels: toIntegers(labels.values, `dataset.labels (${labelsPath})`),
       };
       data = takeFirst(full, spec.samples, 'dataset.samples');
+      if (spec.groups !== undefined) {
+        const groupsPath = resolveDataPath(baseDir, spec.groups);
+        const ids = decodeNpyOrThrow(await readDataFile(groupsPath, 'groups'), groupsPath, 'groups');
+        if (ids.shape[0] !== full.labels.length) {
+          throw new TempestInputError(
+            `dataset.groups: ${groupsPath} has ${ids.shape[0]} group ids for ${full.labels.length} samples`,
+            'DataShapeMismatch',
+          );
+        }
+        groups = {
+          source: spec.groups,
+          ids: toIntegers(ids.values, `dataset.groups (${groupsPath})`, 'group id').slice(
+            0,
+            data.labels.length,
+          ),
+        };
+      }
       const names = Array.from({ length: data.inputs.dims[1] ?? 0 }, (_, index) => `f${index}`);
       for (const index of spec.categorical ?? []) {
         if (index >= names.length) {
@@ -282,7 +328,7 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
     }
   }
   validateLabeledData(data, 'dataset');
-  return { data, lineage, features };
+  return { data, lineage, features, groups };
 }
 
 function decodeNpyOrThrow(bytes: Uint8Array, path: string, field: string) {

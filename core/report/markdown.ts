@@ -87,6 +87,156 @@ function corruptionSection(results: BenchmarkResults): string[] {
   ];
 }
 
+const number = (value: number | null, digits = 4): string => (value === null ? '–' : value.toFixed(digits));
+const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
+const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
+
+/** Intervals, calibration, subgroups, corrected comparisons, replication, failure modes, gallery. */
+function evaluationSection(results: BenchmarkResults): string[] {
+  const evaluation = results.evaluation;
+  if (!evaluation) return [];
+  const level = `${Math.round(evaluation.level * 100)}%`;
+  const correction = evaluation.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg';
+  const significant = evaluation.comparisons.filter((comparison) => comparison.significant);
+  const lines = [
+    '## Accuracy with uncertainty, calibration and subgroups',
+    '',
+    `Accuracy with its ${level} Wilson interval; calibration as expected calibration error (15 equal-width bins), ` +
+      'adaptive (equal-mass) ECE, maximum calibration error, Brier score and NLL; subgroups are ' +
+      `${evaluation.cells[0]?.subgroups.source === 'label' ? 'the classes' : `\`${evaluation.cells[0]?.subgroups.source}\``}.`,
+    '',
+    table(
+      [
+        'model',
+        'condition',
+        'seed',
+        'accuracy',
+        `${level} CI`,
+        'ECE',
+        'adaptive ECE',
+        'MCE',
+        'Brier',
+        'NLL',
+        'macro F1',
+        'worst group',
+        'disparity',
+        'flip rate',
+      ],
+      evaluation.cells.map((cell) => [
+        cell.model,
+        cell.condition,
+        cell.seed === null ? '–' : String(cell.seed),
+        percent(cell.accuracy.estimate),
+        `[${percent(cell.accuracy.lower)}, ${percent(cell.accuracy.upper)}]`,
+        number(cell.calibration.ece),
+        number(cell.calibration.adaptiveEce),
+        number(cell.calibration.mce),
+        number(cell.calibration.brier),
+        number(cell.calibration.nll),
+        number(cell.macroF1),
+        cell.subgroups.worstGroup === null
+          ? '–'
+          : `${cell.subgroups.worstGroup} ${percent(cell.subgroups.worstGroupAccuracy ?? 0)}`,
+        number(cell.subgroups.disparity),
+        cell.versusClean?.flipRate == null ? '–' : percent(cell.versusClean.flipRate),
+      ]),
+    ),
+    '',
+    '## Paired comparisons',
+    '',
+    `Every perturbed cell against the same model's clean cell, and every pair of models on the same condition ` +
+      `and seed, on the same samples: difference in accuracy (B - A, points) with Newcombe's paired ${level} interval, ` +
+      `Cohen's h, exact McNemar p-value, ${correction}-adjusted over all ${evaluation.comparisons.length} comparisons ` +
+      `(alpha ${evaluation.alpha}), the power of the exact test at the observed effect, and a verdict against the ` +
+      `minimum relevant effect of ${(evaluation.minimumEffect * 100).toFixed(1)} points. ` +
+      `${significant.length} of ${evaluation.comparisons.length} are significant after correction.`,
+    '',
+    table(
+      ['A', 'B', 'difference', `${level} CI`, "Cohen's h", 'p (exact)', 'p adjusted', 'power', 'verdict'],
+      evaluation.comparisons.map((comparison) => [
+        `${comparison.a.model} ${comparison.a.condition}${comparison.a.seed === null ? '' : ` (seed ${comparison.a.seed})`}`,
+        `${comparison.b.model} ${comparison.b.condition}${comparison.b.seed === null ? '' : ` (seed ${comparison.b.seed})`}`,
+        signedPoints(comparison.difference.estimate),
+        `[${signedPoints(comparison.difference.lower)}, ${signedPoints(comparison.difference.upper)}]`,
+        comparison.cohensH.toFixed(3),
+        pValue(comparison.mcnemar.exactP),
+        pValue(comparison.adjustedP),
+        comparison.power === null ? '–' : comparison.power.toFixed(2),
+        comparison.verdict,
+      ]),
+    ),
+    '',
+  ];
+  if (evaluation.replication.length > 0) {
+    lines.push(
+      '## Replication across seeds',
+      '',
+      table(
+        ['model', 'condition', 'seeds', 'mean accuracy', 'SD', `${level} t interval`],
+        evaluation.replication.map((row) => [
+          row.model,
+          row.condition,
+          String(row.seeds),
+          percent(row.mean),
+          row.sd === null ? '–' : (row.sd * 100).toFixed(2),
+          row.interval ? `[${percent(row.interval.lower)}, ${percent(row.interval.upper)}]` : '–',
+        ]),
+      ),
+      '',
+    );
+  }
+  lines.push(
+    '## Failure modes',
+    '',
+    'Most-confused class pairs (true -> predicted, count) per cell:',
+    '',
+    table(
+      ['model', 'condition', 'seed', 'most confused pairs'],
+      evaluation.cells.map((cell) => [
+        cell.model,
+        cell.condition,
+        cell.seed === null ? '–' : String(cell.seed),
+        cell.confusedPairs
+          .map((pair) => `${pair.trueClass}->${pair.predictedClass} (${pair.count})`)
+          .join(', ') || '–',
+      ]),
+    ),
+    '',
+  );
+  if (evaluation.galleries.length > 0) {
+    lines.push(
+      `Flipped examples (clean left, perturbed right; ${evaluation.galleries[0].selection}):`,
+      '',
+      ...evaluation.galleries.flatMap((gallery) => [
+        `**${gallery.model}, ${gallery.condition}${gallery.seed === null ? '' : `, seed ${gallery.seed}`}**: ` +
+          gallery.examples
+            .map(
+              (example) =>
+                `![sample ${example.index}: label ${example.label}, clean ${example.cleanPrediction}, perturbed ${example.perturbedPrediction}](gallery/${example.png}.png)`,
+            )
+            .join(' '),
+        '',
+      ]),
+    );
+  }
+  return lines;
+}
+
+function driftSection(results: BenchmarkResults): string[] {
+  if (!results.drift) return [];
+  const { alerts } = results.drift;
+  return [
+    '## Baseline stability (drift)',
+    '',
+    alerts.length === 0
+      ? `Every cell matches the baseline run (results \`${results.drift.baseline.slice(0, 16)}\`) within its interval.`
+      : `**${alerts.length} alert(s)** against the baseline run (results \`${results.drift.baseline.slice(0, 16)}\`):`,
+    '',
+    ...alerts.map((alert) => `- ${alert.message}`),
+    '',
+  ];
+}
+
 /** report.md: the results a person reads first, then where they came from. */
 export function renderMarkdownReport(results: BenchmarkResults, provenance: ProvenanceRecord): string {
   const models = results.models.map((model) => model.id);
@@ -129,6 +279,8 @@ export function renderMarkdownReport(results: BenchmarkResults, provenance: Prov
     accuracyTable,
     '',
     ...corruptionSection(results),
+    ...driftSection(results),
+    ...evaluationSection(results),
     '## Cells',
     '',
     cellTable,

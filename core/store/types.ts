@@ -30,6 +30,7 @@ export const MEDIA_TYPES = {
   onnx: 'application/onnx',
   markdown: 'text/markdown',
   javascript: 'text/javascript',
+  png: 'image/png',
 } as const;
 
 /** Index, stream and key names become path segments or object keys: refuse anything that could escape. */
