@@ -22,7 +22,6 @@ import type {
   ResolvedBenchmark,
 } from './types';
 
-/** Heartbeats cost a server round trip each: at most one a second is enough for liveness and cancellation. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 
 export interface ActivityDeps {
@@ -30,6 +29,20 @@ export interface ActivityDeps {
   readonly runtime: ActivityRuntime;
   /** Identity recorded with every cell this process computes. */
   readonly workerIdentity: string;
+}
+
+/**
+ * Heartbeats cost a server round trip each: send at most one a second, enough for liveness (the
+ * heartbeat timeout is seconds) and for cancellation to get through.
+ */
+function throttledHeartbeat(runtime: ActivityRuntime): (details?: Record<string, unknown>) => void {
+  let last = performance.now();
+  return (details) => {
+    if (performance.now() - last >= HEARTBEAT_INTERVAL_MS) {
+      last = performance.now();
+      runtime.heartbeat(details);
+    }
+  };
 }
 
 /** Bad input becomes a non-retryable failure carrying its kind; anything else is left to Temporal's retries. */
@@ -76,13 +89,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     async runCells(task: CellBatchTask): Promise<CellOutcome[]> {
       return classifyErrors(async () => {
         const computedBy = { worker: deps.workerIdentity, attempt: runtime.attempt() };
-        let lastHeartbeat = performance.now();
-        const heartbeat = (details: Record<string, number>) => {
-          if (performance.now() - lastHeartbeat >= HEARTBEAT_INTERVAL_MS) {
-            lastHeartbeat = performance.now();
-            runtime.heartbeat(details);
-          }
-        };
+        const heartbeat = throttledHeartbeat(runtime);
         const outcomes: CellOutcome[] = [];
         for (const cell of task.cells) {
           const startedAt = new Date().toISOString();
@@ -116,9 +123,15 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     /** Gather every cell's stored result into results.json. */
     async aggregateResults(input: AggregateInput): Promise<AggregateOutput> {
       return classifyErrors(async () => {
+        const heartbeat = throttledHeartbeat(runtime);
         const { results, ref } = await aggregateStoredResults(
           resources,
           await resources.plan(input.plan.sha256),
+          async () => {
+            heartbeat({ stage: 'evaluation' });
+            // Let the worker's event loop deliver the heartbeat and serve other tasks between cells.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          },
         );
         return {
           results: ref,

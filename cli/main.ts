@@ -4,6 +4,8 @@ import { TempestInputError } from '../core/errors';
 import { packageVersionOfTempest } from '../core/package-root';
 import { SpecError } from '../spec';
 import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
+import { compareCommand } from './commands/compare';
+import { gateCommand } from './commands/gate';
 import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
 import { runCommand } from './commands/run';
@@ -121,6 +123,32 @@ export function buildProgram(): Command {
     )
     .argument('<paths...>', 'history JSON files, or run folders holding history.json')
     .action((paths: string[]) => exitWith(() => replayCommand(paths)));
+
+  program
+    .command('compare')
+    .description('paired, corrected comparisons of two runs or two models (RUN:MODEL) on the same samples')
+    .argument('<runA>', 'run output folder or results.json, optionally :MODEL')
+    .argument('<runB>', 'run output folder or results.json, optionally :MODEL')
+    .addOption(artifactsOption())
+    .option('--level <p>', 'confidence level', Number)
+    .option('--alpha <p>', 'significance level after correction', Number)
+    .addOption(new Option('--correction <method>', 'multiple-comparison correction').choices(['holm', 'bh']))
+    .option('--min-effect <points>', 'smallest relevant accuracy difference (e.g. 0.01)', Number)
+    .option('--markdown <file>', 'also write the comparison as Markdown')
+    .action((runA: string, runB: string, options: Parameters<typeof compareCommand>[2]) =>
+      exitWith(() => compareCommand(runA, runB, options)),
+    );
+
+  program
+    .command('gate')
+    .description('check a run against a policy (thresholds, CI bounds, regressions); exit 1 when it fails')
+    .argument('<run>', 'run output folder or results.json')
+    .requiredOption('--policy <file>', 'gate policy (YAML or JSON, apiVersion tempest.gate/v1)')
+    .option('--summary <file>', 'write the Markdown summary here (for a CI comment)')
+    .addOption(artifactsOption())
+    .action((run: string, options: Parameters<typeof gateCommand>[1]) =>
+      exitWith(() => gateCommand(run, options)),
+    );
 
   program
     .command('modules')

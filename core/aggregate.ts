@@ -15,6 +15,7 @@ import { MEDIA_TYPES, type ArtifactRef } from './store/types';
 export async function aggregateStoredResults(
   resources: BenchmarkResources,
   plan: BenchmarkPlan,
+  onProgress?: () => Promise<void> | void,
 ): Promise<{ results: BenchmarkResults; ref: ArtifactRef }> {
   const { store } = resources;
   const refs: ArtifactRef[] = [];
@@ -38,7 +39,7 @@ export async function aggregateStoredResults(
     source: plan.dataset.groups.source,
     ids: decodeNpy(await store.getBlob(plan.dataset.groups.ids.sha256)).values as Int32Array,
   };
-  const evaluation = evaluateRun({
+  const evaluation = await evaluateRun({
     cells: plan.cells.map((cell, index) => ({
       cell,
       scores: scores[index],
@@ -51,6 +52,7 @@ export async function aggregateStoredResults(
     profile: () => resources.profile(plan, data),
     catalog: await resources.catalog(plan),
     statistics: plan.statistics,
+    onProgress,
   });
   const stored: StoredEvaluation = {
     ...evaluation,

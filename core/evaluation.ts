@@ -12,7 +12,7 @@ import {
   type FlipExample,
 } from './analysis/failure-modes';
 import { renderFlipPair } from './analysis/gallery';
-import { calibrationReport, type ReliabilityBin } from './metrics/calibration';
+import { binnedCalibration, calibrationReport, type ReliabilityBin } from './metrics/calibration';
 import { classificationReport, correctnessOf, topKAccuracy, topPredictions } from './metrics/classification';
 import { groupsFromLabels, subgroupAccuracyOf, subgroupShift, type Groups } from './metrics/subgroups';
 import type { FeatureInfo } from './data/dataset';
@@ -28,8 +28,11 @@ import {
   mcnemarTest,
   pairedRiskDifference,
   pairedTable,
+  bcaInterval,
   powerMcNemar,
   replicateSummary,
+  sampleSizeMcNemar,
+  sampleSizeTwoProportions,
   wilsonInterval,
   type PracticalVerdict,
 } from './stats';
@@ -51,8 +54,19 @@ export interface CellEvaluation {
   readonly accuracy: Interval;
   readonly top5Accuracy: number | null;
   readonly macroF1: number | null;
+  readonly perClass: readonly {
+    readonly class: number;
+    readonly precision: number | null;
+    readonly recall: number | null;
+    readonly f1: number | null;
+    readonly support: number;
+  }[];
+  /** Confusion counts [true x predicted], row-major; omitted above 20 classes. */
+  readonly confusion: readonly number[] | null;
   readonly calibration: {
     readonly ece: number | null;
+    /** Seeded BCa bootstrap interval of the ECE (resamples from the spec). */
+    readonly eceInterval: { readonly lower: number; readonly upper: number; readonly method: string } | null;
     readonly adaptiveEce: number | null;
     readonly mce: number | null;
     readonly brier: number | null;
@@ -83,7 +97,7 @@ export interface CellEvaluation {
 
 /** A paired comparison of two cells on the same samples: B minus A. */
 export interface Comparison {
-  readonly kind: 'condition-vs-clean' | 'model-vs-model';
+  readonly kind: 'condition-vs-clean' | 'model-vs-model' | 'run-vs-run';
   readonly a: {
     readonly model: string;
     readonly condition: string;
@@ -111,6 +125,11 @@ export interface Comparison {
   readonly significant: boolean;
   /** Power of the exact test to detect the observed discordance at this sample size (normal approximation). */
   readonly power: number | null;
+  /**
+   * Samples needed to detect the minimum relevant effect with 80% power at the run's alpha: paired
+   * (Connor 1987) at the observed rate of disagreement when it exceeds the effect, else unpaired (Fleiss).
+   */
+  readonly samplesForMinimumEffect: { readonly n: number; readonly method: string } | null;
   readonly verdict: PracticalVerdict;
 }
 
@@ -162,7 +181,10 @@ export interface ComparedSide {
   readonly accuracy: number;
 }
 
-export type UncorrectedComparison = Omit<Comparison, 'adjustedP' | 'significant' | 'verdict'>;
+export type UncorrectedComparison = Omit<
+  Comparison,
+  'adjustedP' | 'significant' | 'verdict' | 'samplesForMinimumEffect'
+>;
 
 /** Paired comparison of B against A on the same samples: McNemar, Newcombe's interval, Cohen's h, power. */
 export function pairedComparison(
@@ -188,6 +210,24 @@ export function pairedComparison(
   };
 }
 
+function samplesToDetect(
+  comparison: UncorrectedComparison,
+  delta: number,
+  alpha: number,
+): Comparison['samplesForMinimumEffect'] {
+  if (delta <= 0) return null;
+  const disagreement =
+    (comparison.mcnemar.aOnlyCorrect + comparison.mcnemar.bOnlyCorrect) / comparison.samples;
+  if (disagreement > delta) {
+    const size = sampleSizeMcNemar((disagreement + delta) / 2, (disagreement - delta) / 2, { alpha });
+    return { n: size.n, method: 'paired (Connor 1987)' };
+  }
+  const p = comparison.a.accuracy;
+  const other = p - delta >= 0 ? p - delta : p + delta;
+  if (p <= 0 || p >= 1 || other <= 0 || other >= 1) return null;
+  return { n: sampleSizeTwoProportions(p, other, { alpha }).n, method: 'unpaired (Fleiss)' };
+}
+
 /** Adjust every comparison's p-value together and label each for significance and practical relevance. */
 export function correctComparisons(
   raw: readonly UncorrectedComparison[],
@@ -201,6 +241,7 @@ export function correctComparisons(
       : benjaminiHochbergAdjust(pValues, settings.alpha);
   return raw.map((comparison, index) => ({
     ...comparison,
+    samplesForMinimumEffect: samplesToDetect(comparison, settings.minimumEffect, settings.alpha),
     adjustedP: adjusted.adjusted[index],
     significant: adjusted.reject[index],
     verdict: classifyPractical(comparison.difference, adjusted.adjusted[index], {
@@ -227,6 +268,11 @@ export interface EvaluationInput {
   readonly profile: () => DatasetProfile;
   readonly catalog: ModuleCatalog;
   readonly statistics: StatisticsSpecV1;
+  /**
+   * Awaited as work progresses (after each cell and gallery). The evaluation is CPU work: this is
+   * where a worker yields to its event loop and heartbeats, so a long evaluation stays alive.
+   */
+  readonly onProgress?: () => Promise<void> | void;
 }
 
 /** Perturb just the chosen samples again (per-sample streams make them identical to the cell's). */
@@ -250,6 +296,40 @@ function groupsOf(input: EvaluationInput, classes: number): { groups: Groups; so
   return { groups: { ids, names: Array.from({ length: count }, (_, id) => `${source}=${id}`) }, source };
 }
 
+/** ECE's seeded BCa interval, keyed by the cell so every run draws the same resamples. */
+function eceInterval(
+  entry: ScoredCell,
+  labels: Int32Array,
+  level: number,
+  resamples: number,
+): CellEvaluation['calibration']['eceInterval'] {
+  if (labels.length < 2) return null;
+  const { confidences } = topPredictions(entry.scores, entry.classes);
+  const chosenConfidences = new Float64Array(labels.length);
+  const chosenCorrect = new Uint8Array(labels.length);
+  const ece = (indices: Int32Array): number => {
+    const count = indices.length;
+    for (let i = 0; i < count; i++) {
+      chosenConfidences[i] = confidences[indices[i]];
+      chosenCorrect[i] = entry.correct[indices[i]];
+    }
+    const binned = binnedCalibration(
+      chosenConfidences.subarray(0, count),
+      chosenCorrect.subarray(0, count),
+      'equal-width',
+    );
+    return binned.ece ?? 0;
+  };
+  const interval = bcaInterval(labels.length, ece, {
+    resamples,
+    level,
+    seed: { ece: entry.cell.key },
+    // A grouped jackknife keeps the acceleration cheap on large cells (Efron & Narasimhan 2020).
+    jackknifeGroups: Math.min(labels.length, 100),
+  });
+  return { lower: interval.lower, upper: interval.upper, method: interval.method };
+}
+
 function evaluateCell(
   entry: ScoredCell,
   clean: ScoredCell | undefined,
@@ -257,6 +337,7 @@ function evaluateCell(
   groupSource: string,
   labels: Int32Array,
   level: number,
+  resamples: number,
 ): CellEvaluation {
   const wilson = wilsonInterval(Math.round(entry.accuracy * labels.length), labels.length, level);
   const report = classificationReport(entry.scores, entry.classes, labels);
@@ -282,8 +363,17 @@ function evaluateCell(
     accuracy: { estimate: wilson.estimate, lower: wilson.lower, upper: wilson.upper },
     top5Accuracy: entry.classes > 5 ? topKAccuracy(entry.scores, entry.classes, labels, 5).accuracy : null,
     macroF1: report.macro.f1,
+    perClass: report.perClass.map((entry) => ({
+      class: entry.class,
+      precision: entry.precision,
+      recall: entry.recall,
+      f1: entry.f1,
+      support: entry.support,
+    })),
+    confusion: entry.classes <= 20 ? Array.from(report.confusion.counts) : null,
     calibration: {
       ece: calibration.ece,
+      eceInterval: eceInterval(entry, labels, level, resamples),
       adaptiveEce: calibration.adaptiveEce,
       mce: calibration.mce,
       brier: calibration.brier,
@@ -307,7 +397,7 @@ function evaluateCell(
   };
 }
 
-export function evaluateRun(input: EvaluationInput): RunEvaluation {
+export async function evaluateRun(input: EvaluationInput): Promise<RunEvaluation> {
   const { data, statistics } = input;
   const { level, alpha, correction, minimumEffect } = statistics;
   const labels = data.labels;
@@ -322,7 +412,13 @@ export function evaluateRun(input: EvaluationInput): RunEvaluation {
   const cleanFor = (entry: ScoredCell) =>
     entry.cell.transform.kind === 'clean' ? undefined : cleanOf(entry.cell.modelId);
 
-  const cells = scored.map((entry) => evaluateCell(entry, cleanFor(entry), groups, source, labels, level));
+  const cells: CellEvaluation[] = [];
+  for (const entry of scored) {
+    cells.push(
+      evaluateCell(entry, cleanFor(entry), groups, source, labels, level, statistics.bootstrapResamples),
+    );
+    await input.onProgress?.();
+  }
 
   // Every paired comparison of the run, corrected together.
   const raw: UncorrectedComparison[] = [];
@@ -386,6 +482,7 @@ export function evaluateRun(input: EvaluationInput): RunEvaluation {
       const indices = flips.gallery.map((example) => example.index);
       const cleanImages = samplesOf(clean.cell, indices, input);
       const perturbedImages = samplesOf(entry.cell, indices, input);
+      await input.onProgress?.();
       galleries.push({
         model: entry.cell.modelId,
         condition: entry.cell.condition,

@@ -9,6 +9,7 @@ import { runBenchmarkLocally } from '../client/local-run';
 import { loadDataset } from '../core/data/dataset';
 import { sha256Hex } from '../core/hash';
 import { accuracyOf } from '../core/metrics/accuracy';
+import type { BenchmarkResults } from '../core/results';
 import { LocalArtifactStore } from '../core/store/local';
 import { TABULAR_MODULES } from '../core/perturb/tabular/index';
 import {
@@ -122,6 +123,17 @@ describe('examples/penguins: the committed tabular example', () => {
         new LocalArtifactStore(storeDir),
       );
       expect(outcome.status).toBe('completed');
+      // Subgroup metrics by the spec's group column, with the change under each perturbation.
+      const results = JSON.parse(
+        new TextDecoder().decode(await new LocalArtifactStore(storeDir).getBlob(outcome.results!.sha256)),
+      ) as BenchmarkResults;
+      const cells = results.evaluation!.cells;
+      expect(cells[0].subgroups.source).toBe('sex');
+      expect(cells[0].subgroups.groups.map((group) => group.name)).toEqual(['sex=0', 'sex=1']);
+      expect(cells[0].subgroups.groups.reduce((sum, group) => sum + group.count, 0)).toBe(333);
+      expect(cells.filter((cell) => cell.versusClean?.worstGroupAccuracyChange !== undefined)).toHaveLength(
+        50,
+      );
       // clean once; 4 stochastic modules x 5 severities x 2 seeds; 2 deterministic ones x 5 severities.
       expect(outcome.cells).toEqual({ total: 51, done: 51, cached: 0 });
       const accuracy = new Map(outcome.summary.map((row) => [row.condition, row.accuracy]));

@@ -1,9 +1,10 @@
 import type { ProvenanceRecord } from '../provenance/record';
+import type { Comparison } from '../evaluation';
 import type { BenchmarkResults } from '../results';
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -91,6 +92,39 @@ const number = (value: number | null, digits = 4): string => (value === null ? '
 const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
 const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
 
+const side = (cell: Comparison['a']): string =>
+  `${cell.model} ${cell.condition}${cell.seed === null ? '' : ` (seed ${cell.seed})`}`;
+
+/** Paired comparisons as a Markdown table: B - A in points, interval, effect size, raw and adjusted p, power, verdict. */
+export function comparisonsTable(comparisons: readonly Comparison[], level: number): string {
+  return table(
+    [
+      'A',
+      'B',
+      'difference',
+      `${Math.round(level * 100)}% CI`,
+      "Cohen's h",
+      'p (exact)',
+      'p adjusted',
+      'power',
+      'n for min. effect',
+      'verdict',
+    ],
+    comparisons.map((comparison) => [
+      side(comparison.a),
+      side(comparison.b),
+      signedPoints(comparison.difference.estimate),
+      `[${signedPoints(comparison.difference.lower)}, ${signedPoints(comparison.difference.upper)}]`,
+      comparison.cohensH.toFixed(3),
+      pValue(comparison.mcnemar.exactP),
+      pValue(comparison.adjustedP),
+      comparison.power === null ? '–' : comparison.power.toFixed(2),
+      comparison.samplesForMinimumEffect === null ? '–' : String(comparison.samplesForMinimumEffect.n),
+      comparison.verdict,
+    ]),
+  );
+}
+
 /** Intervals, calibration, subgroups, corrected comparisons, replication, failure modes, gallery. */
 function evaluationSection(results: BenchmarkResults): string[] {
   const evaluation = results.evaluation;
@@ -113,6 +147,7 @@ function evaluationSection(results: BenchmarkResults): string[] {
         'accuracy',
         `${level} CI`,
         'ECE',
+        `ECE ${level} CI`,
         'adaptive ECE',
         'MCE',
         'Brier',
@@ -129,6 +164,9 @@ function evaluationSection(results: BenchmarkResults): string[] {
         percent(cell.accuracy.estimate),
         `[${percent(cell.accuracy.lower)}, ${percent(cell.accuracy.upper)}]`,
         number(cell.calibration.ece),
+        cell.calibration.eceInterval
+          ? `[${number(cell.calibration.eceInterval.lower)}, ${number(cell.calibration.eceInterval.upper)}]`
+          : '–',
         number(cell.calibration.adaptiveEce),
         number(cell.calibration.mce),
         number(cell.calibration.brier),
@@ -148,23 +186,11 @@ function evaluationSection(results: BenchmarkResults): string[] {
       `and seed, on the same samples: difference in accuracy (B - A, points) with Newcombe's paired ${level} interval, ` +
       `Cohen's h, exact McNemar p-value, ${correction}-adjusted over all ${evaluation.comparisons.length} comparisons ` +
       `(alpha ${evaluation.alpha}), the power of the exact test at the observed effect, and a verdict against the ` +
-      `minimum relevant effect of ${(evaluation.minimumEffect * 100).toFixed(1)} points. ` +
+      `minimum relevant effect of ${(evaluation.minimumEffect * 100).toFixed(1)} points, with the samples needed to ` +
+      'detect that effect at 80% power. ' +
       `${significant.length} of ${evaluation.comparisons.length} are significant after correction.`,
     '',
-    table(
-      ['A', 'B', 'difference', `${level} CI`, "Cohen's h", 'p (exact)', 'p adjusted', 'power', 'verdict'],
-      evaluation.comparisons.map((comparison) => [
-        `${comparison.a.model} ${comparison.a.condition}${comparison.a.seed === null ? '' : ` (seed ${comparison.a.seed})`}`,
-        `${comparison.b.model} ${comparison.b.condition}${comparison.b.seed === null ? '' : ` (seed ${comparison.b.seed})`}`,
-        signedPoints(comparison.difference.estimate),
-        `[${signedPoints(comparison.difference.lower)}, ${signedPoints(comparison.difference.upper)}]`,
-        comparison.cohensH.toFixed(3),
-        pValue(comparison.mcnemar.exactP),
-        pValue(comparison.adjustedP),
-        comparison.power === null ? '–' : comparison.power.toFixed(2),
-        comparison.verdict,
-      ]),
-    ),
+    comparisonsTable(evaluation.comparisons, evaluation.level),
     '',
   ];
   if (evaluation.replication.length > 0) {
