@@ -3,9 +3,12 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runTempest, spawnTempest, tempDir } from './helpers/cli';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killSpawnedTempests, runTempest, spawnTempest, tempDir } from './helpers/cli';
+
 import { useTestTemporal, waitFor, writeExampleSpec } from './helpers/temporal';
+
+afterAll(killSpawnedTempests);
 
 const QUICK = 'examples/mnist-quick.yaml';
 const QUICK_CELLS = 14;

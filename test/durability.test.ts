@@ -1,13 +1,15 @@
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { COMPUTATION_EVENTS } from '../core/cell';
 import { startBenchmark } from '../client/temporal-run';
 import type { BenchmarkPlan } from '../core/plan';
 import type { ProvenanceRecord } from '../core/provenance/record';
 import { LocalArtifactStore } from '../core/store/local';
 import { progressQuery } from '../workflows/benchmark';
-import { spawnTempest, tempDir } from './helpers/cli';
+import { killSpawnedTempests, spawnTempest, tempDir } from './helpers/cli';
 import { exampleInput, useTestTemporal, waitFor, withTestWorker } from './helpers/temporal';
+
+afterAll(killSpawnedTempests);
 
 // 2 models x (clean + 5 severities x 4 seeds) = 42 cells over 1,996 digits: long enough to kill mid-sweep.
 const SWEEP = `name: durability

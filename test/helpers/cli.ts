@@ -23,13 +23,27 @@ export async function repoTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(parent, `${prefix}-`));
 }
 
+const running = new Set<ChildProcess>();
+
 /** Start the built `tempest` CLI (run `npm run build` first; `npm test` does) as a child process. */
 export function spawnTempest(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [TEMPEST_BIN, ...args], {
+  const child = spawn(process.execPath, [TEMPEST_BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  return child;
+}
+
+/**
+ * SIGKILL every CLI process a test started that is still running. Test files call it after all
+ * tests, so a failed or timed-out test cannot leave workers polling on the machine.
+ */
+export function killSpawnedTempests(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
 }
 
 /** Run the CLI to completion (bounded by `timeoutMs`), collecting its output. */
