@@ -5,6 +5,7 @@ import { packageVersionOfTempest } from '../core/package-root';
 import { SpecError } from '../spec';
 import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
 import { compareCommand } from './commands/compare';
+import { metaCommand } from './commands/meta';
 import { gateCommand } from './commands/gate';
 import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
@@ -135,8 +136,27 @@ export function buildProgram(): Command {
     .addOption(new Option('--correction <method>', 'multiple-comparison correction').choices(['holm', 'bh']))
     .option('--min-effect <points>', 'smallest relevant accuracy difference (e.g. 0.01)', Number)
     .option('--markdown <file>', 'also write the comparison as Markdown')
+    .option('--bootstrap <resamples>', 'paired bootstrap resamples (default 1000)', Number)
+    .option('--no-bootstrap', 'skip the paired bootstrap of accuracy and ECE differences')
     .action((runA: string, runB: string, options: Parameters<typeof compareCommand>[2]) =>
       exitWith(() => compareCommand(runA, runB, options)),
+    );
+
+  program
+    .command('meta')
+    .description('pool the comparisons several runs share with a random-effects (DerSimonian-Laird) model')
+    .argument('<runs...>', 'two or more run output folders or results.json, optionally :MODEL')
+    .option('--level <p>', 'confidence level', Number)
+    .addOption(
+      new Option('--kind <kind>', 'only this kind of comparison').choices([
+        'condition-vs-clean',
+        'model-vs-model',
+      ]),
+    )
+    .option('--markdown <file>', 'also write the table as Markdown')
+    .option('--json <file>', 'also write the pooled effects as JSON')
+    .action((runs: string[], options: Parameters<typeof metaCommand>[1]) =>
+      exitWith(() => metaCommand(runs, options)),
     );
 
   program

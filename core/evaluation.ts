@@ -34,6 +34,7 @@ import {
   sampleSizeMcNemar,
   sampleSizeTwoProportions,
   wilsonInterval,
+  type IndexStatistic,
   type PracticalVerdict,
 } from './stats';
 import { makeTensor, sampleSize, sliceSamples, type LabeledData, type Tensor } from './tensor/tensor';
@@ -296,22 +297,19 @@ function groupsOf(input: EvaluationInput, classes: number): { groups: Groups; so
   return { groups: { ids, names: Array.from({ length: count }, (_, id) => `${source}=${id}`) }, source };
 }
 
-/** ECE's seeded BCa interval, keyed by the cell so every run draws the same resamples. */
-function eceInterval(
-  entry: ScoredCell,
-  labels: Int32Array,
-  level: number,
-  resamples: number,
-): CellEvaluation['calibration']['eceInterval'] {
-  if (labels.length < 2) return null;
-  const { confidences } = topPredictions(entry.scores, entry.classes);
-  const chosenConfidences = new Float64Array(labels.length);
-  const chosenCorrect = new Uint8Array(labels.length);
-  const ece = (indices: Int32Array): number => {
+/**
+ * ECE (15 equal-width bins) of a resample of the samples, as a bootstrap statistic. The scratch
+ * buffers are reused across resamples: BCa calls this thousands of times per cell.
+ */
+export function eceStatistic(scores: Float32Array, classes: number, correct: Uint8Array): IndexStatistic {
+  const { confidences } = topPredictions(scores, classes);
+  const chosenConfidences = new Float64Array(correct.length);
+  const chosenCorrect = new Uint8Array(correct.length);
+  return (indices: Int32Array): number => {
     const count = indices.length;
     for (let i = 0; i < count; i++) {
       chosenConfidences[i] = confidences[indices[i]];
-      chosenCorrect[i] = entry.correct[indices[i]];
+      chosenCorrect[i] = correct[indices[i]];
     }
     const binned = binnedCalibration(
       chosenConfidences.subarray(0, count),
@@ -320,12 +318,26 @@ function eceInterval(
     );
     return binned.ece ?? 0;
   };
-  const interval = bcaInterval(labels.length, ece, {
+}
+
+/** A grouped jackknife keeps BCa's acceleration cheap on large cells (Efron & Narasimhan 2020). */
+export function jackknifeGroupsFor(samples: number): number {
+  return Math.min(samples, 100);
+}
+
+/** ECE's seeded BCa interval, keyed by the cell so every run draws the same resamples. */
+function eceInterval(
+  entry: ScoredCell,
+  labels: Int32Array,
+  level: number,
+  resamples: number,
+): CellEvaluation['calibration']['eceInterval'] {
+  if (labels.length < 2) return null;
+  const interval = bcaInterval(labels.length, eceStatistic(entry.scores, entry.classes, entry.correct), {
     resamples,
     level,
     seed: { ece: entry.cell.key },
-    // A grouped jackknife keeps the acceleration cheap on large cells (Efron & Narasimhan 2020).
-    jackknifeGroups: Math.min(labels.length, 100),
+    jackknifeGroups: jackknifeGroupsFor(labels.length),
   });
   return { lower: interval.lower, upper: interval.upper, method: interval.method };
 }

@@ -27,6 +27,38 @@ describe('tempest compare', () => {
     );
   });
 
+  it('adds a seeded paired bootstrap of the accuracy and ECE differences, identical on a rerun', async () => {
+    const json = join(home, 'bootstrap.md');
+    const result = await runTempest(['compare', `${out}:mlp`, `${out}:cnn`, '--markdown', json], {
+      TEMPEST_HOME: home,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Paired bootstrap (seeded BCa, 1000 resamples');
+    const rows = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('| mlp ') && line.split('|').length === 10);
+    expect(rows).toHaveLength(7);
+    for (const row of rows) {
+      const [accuracy, accuracyCi, eceA, eceB, ece, eceCi] = row
+        .split('|')
+        .slice(3, 9)
+        .map((cell) => cell.trim());
+      const bounds = (text: string) => text.replace(/[[\]]/g, '').split(', ').map(Number);
+      // A bootstrap interval brackets its own estimate; ECE difference is B - A.
+      const [low, high] = bounds(accuracyCi);
+      expect(low).toBeLessThanOrEqual(Number(accuracy));
+      expect(high).toBeGreaterThanOrEqual(Number(accuracy));
+      expect(Number(ece)).toBeCloseTo(Number(eceB) - Number(eceA), 3);
+      const [eceLow, eceHigh] = bounds(eceCi);
+      expect(eceLow).toBeLessThanOrEqual(Number(ece));
+      expect(eceHigh).toBeGreaterThanOrEqual(Number(ece));
+    }
+    // The big drop under severe noise is significant by the bootstrap as well as by McNemar.
+    expect(rows.find((row) => row.includes('gaussian_noise/s5 (seed 1)'))).toMatch(/\| \[\+\d+\.\d\d, \+/);
+    const again = await runTempest(['compare', `${out}:mlp`, `${out}:cnn`], { TEMPEST_HOME: home });
+    expect(again.stdout).toBe(await readFile(json, 'utf8').then((text) => `${text}\n`));
+  });
+
   it('refuses runs on different samples', async () => {
     const other = join(home, 'other');
     const spec = join(home, 'other.yaml');
@@ -42,6 +74,55 @@ describe('tempest compare', () => {
     const result = await runTempest(['compare', out, other], { TEMPEST_HOME: home });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/evaluated different samples .* a paired comparison needs the same data/);
+
+    // Different samples are what a meta-analysis pools: one effect per comparison across runs.
+    const pooled = join(home, 'meta.json');
+    const meta = await runTempest(['meta', out, other, '--json', pooled], { TEMPEST_HOME: home });
+    expect(meta.code).toBe(0);
+    expect(meta.stdout).toContain('10 effects pooled (DerSimonian-Laird)');
+    const effects = JSON.parse(await readFile(pooled, 'utf8')) as {
+      kind: string;
+      a: string;
+      b: string;
+      runs: { estimate: number; variance: number }[];
+      pooled: { estimate: number; lower: number; upper: number; tau2: number; i2: number; k: number };
+    }[];
+    const drop = effects.find((effect) => effect.a === 'mlp clean' && effect.b === 'mlp gaussian_noise/s5');
+    expect(drop?.pooled.k).toBe(2);
+    // Each run's effect is the mean over its two seeds of that run's own paired comparison.
+    for (const [index, folder] of [out, other].entries()) {
+      const results = JSON.parse(await readFile(join(folder, 'results.json'), 'utf8')) as {
+        evaluation: {
+          comparisons: {
+            kind: string;
+            a: { model: string; condition: string };
+            b: { condition: string };
+            difference: { estimate: number };
+          }[];
+        };
+      };
+      const own = results.evaluation.comparisons.filter(
+        (c) =>
+          c.kind === 'condition-vs-clean' && c.a.model === 'mlp' && c.b.condition === 'gaussian_noise/s5',
+      );
+      expect(own).toHaveLength(2);
+      expect(drop?.runs[index].estimate).toBeCloseTo(
+        (own[0].difference.estimate + own[1].difference.estimate) / 2,
+        12,
+      );
+    }
+    const estimates = drop?.runs.map((run) => run.estimate) ?? [];
+    expect(drop?.pooled.estimate).toBeGreaterThanOrEqual(Math.min(...estimates));
+    expect(drop?.pooled.estimate).toBeLessThanOrEqual(Math.max(...estimates));
+    expect(drop?.pooled.upper).toBeLessThan(-0.15);
+    for (const effect of effects) {
+      expect(effect.pooled.tau2).toBeGreaterThanOrEqual(0);
+      expect(effect.pooled.i2).toBeGreaterThanOrEqual(0);
+      expect(effect.pooled.lower).toBeLessThanOrEqual(effect.pooled.estimate);
+    }
+    const single = await runTempest(['meta', out], { TEMPEST_HOME: home });
+    expect(single.code).toBe(2);
+    expect(single.stderr).toContain('a meta-analysis needs at least 2 runs, got 1');
   }, 120_000);
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pairedDifferenceVariance } from '../core/meta';
 import {
   derSimonianLaird,
   powerMcNemar,
@@ -136,5 +137,16 @@ describe('DerSimonian-Laird random-effects meta-analysis', () => {
     expect(() => derSimonianLaird([0.1, 0.2], [0.01, 0])).toThrow(/variances\[1\] must be a finite positive/);
     expect(() => derSimonianLaird([0.1, Number.NaN], [0.01, 0.01])).toThrow(/effects\[1\] must be a finite/);
     expect(() => derSimonianLaird([0.1, 0.2], [0.01, 0.01], 1)).toThrow(/level must lie strictly between/);
+  });
+});
+
+describe('variance of a paired difference of proportions (what tempest meta weighs runs by)', () => {
+  it("matches Agresti's presidential-approval example: difference 0.04, SE 0.0095", () => {
+    // Agresti (2013), Categorical Data Analysis 3rd ed., sec. 11.1: 1600 people, 944 approve at
+    // the first survey and 880 at the second; 150 switch to disapprove and 86 to approve. The
+    // book's standard error of the difference is 0.0095. Our half pseudo-count moves it by < 1e-4.
+    const variance = pairedDifferenceVariance(150, 86, 1600);
+    expect(Math.abs(Math.sqrt(variance) - 0.0095)).toBeLessThan(1e-4);
+    expect(pairedDifferenceVariance(0, 0, 1000)).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { compareRuns, loadRunSelection } from '../../core/compare';
-import { comparisonsTable } from '../../core/report/markdown';
+import { bootstrapTable, comparisonsTable } from '../../core/report/markdown';
 import { openArtifactStore } from '../../core/store/open';
 import { defaultArtifactsDir } from '../state';
 
@@ -11,6 +11,7 @@ export interface CompareOptions {
   readonly correction?: 'holm' | 'bh';
   readonly minEffect?: number;
   readonly markdown?: string;
+  readonly bootstrap?: number | false;
 }
 
 /**
@@ -25,8 +26,10 @@ export async function compareCommand(runA: string, runB: string, options: Compar
     ...(options.alpha !== undefined && { alpha: options.alpha }),
     ...(options.correction !== undefined && { correction: options.correction }),
     ...(options.minEffect !== undefined && { minimumEffect: options.minEffect }),
+    ...(typeof options.bootstrap === 'number' && { bootstrapResamples: options.bootstrap }),
   };
-  const comparisons = await compareRuns(store, a, b, settings);
+  const comparisons = await compareRuns(store, a, b, settings, { bootstrap: options.bootstrap !== false });
+  const bootstrapped = comparisons.filter((comparison) => comparison.bootstrap !== null);
   const level = options.level ?? 0.95;
   const significant = comparisons.filter((comparison) => comparison.significant).length;
   const text = [
@@ -38,6 +41,14 @@ export async function compareCommand(runA: string, runB: string, options: Compar
     '',
     comparisonsTable(comparisons, level),
     '',
+    ...(bootstrapped.length > 0
+      ? [
+          `Paired bootstrap (seeded BCa, ${bootstrapped[0].bootstrap?.resamples} resamples of the same samples for both sides):`,
+          '',
+          bootstrapTable(bootstrapped, level),
+          '',
+        ]
+      : []),
   ].join('\n');
   console.log(text);
   if (options.markdown) await writeFile(options.markdown, text);

@@ -1,5 +1,7 @@
 import type { ProvenanceRecord } from '../provenance/record';
+import type { BootstrapDifference, RunComparison } from '../compare';
 import type { Comparison } from '../evaluation';
+import type { PooledEffect } from '../meta';
 import type { BenchmarkResults } from '../results';
 
 const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
@@ -91,6 +93,7 @@ function corruptionSection(results: BenchmarkResults): string[] {
 const number = (value: number | null, digits = 4): string => (value === null ? '–' : value.toFixed(digits));
 const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
 const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
+const signedNumber = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
 
 const side = (cell: Comparison['a']): string =>
   `${cell.model} ${cell.condition}${cell.seed === null ? '' : ` (seed ${cell.seed})`}`;
@@ -121,6 +124,64 @@ export function comparisonsTable(comparisons: readonly Comparison[], level: numb
       comparison.power === null ? '–' : comparison.power.toFixed(2),
       comparison.samplesForMinimumEffect === null ? '–' : String(comparison.samplesForMinimumEffect.n),
       comparison.verdict,
+    ]),
+  );
+}
+
+/** The seeded paired bootstrap of each run-vs-run comparison: accuracy and ECE differences (B - A). */
+export function bootstrapTable(comparisons: readonly RunComparison[], level: number): string {
+  const ci = `${Math.round(level * 100)}% CI`;
+  const bounds = (value: BootstrapDifference, format: (x: number) => string): string =>
+    `[${format(value.lower)}, ${format(value.upper)}]${value.method === 'BCa' ? '' : ' (percentile)'}`;
+  const interval = (value: BootstrapDifference): string => bounds(value, signedPoints);
+  const eceInterval = (value: BootstrapDifference): string => bounds(value, signedNumber);
+  return table(
+    [
+      'A',
+      'B',
+      'accuracy difference',
+      `bootstrap ${ci}`,
+      'ECE A',
+      'ECE B',
+      'ECE difference',
+      `bootstrap ${ci} `,
+    ],
+    comparisons.flatMap((comparison) =>
+      comparison.bootstrap
+        ? [
+            [
+              side(comparison.a),
+              side(comparison.b),
+              signedPoints(comparison.bootstrap.accuracy.estimate),
+              interval(comparison.bootstrap.accuracy),
+              number(comparison.bootstrap.eceA),
+              number(comparison.bootstrap.eceB),
+              signedNumber(comparison.bootstrap.ece.estimate),
+              eceInterval(comparison.bootstrap.ece),
+            ],
+          ]
+        : [],
+    ),
+  );
+}
+
+/** DerSimonian-Laird pooled effects across runs, with the heterogeneity a reader must weigh. */
+export function metaTable(effects: readonly PooledEffect[]): string {
+  const level = effects[0] ? `${Math.round(effects[0].pooled.level * 100)}% CI` : 'CI';
+  return table(
+    ['kind', 'A', 'B', 'runs', 'per-run differences', 'pooled difference', level, 'p', 'tau^2', 'I^2', 'Q p'],
+    effects.map((effect) => [
+      effect.kind,
+      effect.a,
+      effect.b,
+      String(effect.pooled.k),
+      effect.runs.map((run) => signedPoints(run.estimate)).join(', '),
+      signedPoints(effect.pooled.estimate),
+      `[${signedPoints(effect.pooled.lower)}, ${signedPoints(effect.pooled.upper)}]`,
+      pValue(effect.pooled.pValue),
+      effect.pooled.tau2.toExponential(2),
+      `${(effect.pooled.i2 * 100).toFixed(0)}%`,
+      pValue(effect.pooled.qPValue),
     ]),
   );
 }
