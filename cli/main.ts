@@ -6,6 +6,7 @@ import { SpecError } from '../spec';
 import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
 import { compareCommand } from './commands/compare';
 import { metaCommand } from './commands/meta';
+import { powerCommand } from './commands/power';
 import { gateCommand } from './commands/gate';
 import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
@@ -141,6 +142,23 @@ export function buildProgram(): Command {
     .action((runA: string, runB: string, options: Parameters<typeof compareCommand>[2]) =>
       exitWith(() => compareCommand(runA, runB, options)),
     );
+
+  program
+    .command('power')
+    .description(
+      'plan a benchmark: samples needed to detect an accuracy difference, or the power of a sample count',
+    )
+    .requiredOption('--accuracy <p>', 'expected accuracy of the reference model or condition', Number)
+    .requiredOption('--min-effect <d>', 'smallest accuracy difference worth detecting (e.g. 0.02)', Number)
+    .option('--alpha <p>', 'two-sided significance level (default 0.05)', Number)
+    .option('--power <p>', 'target power (default 0.8)', Number)
+    .option(
+      '--discordance <q>',
+      'expected share of samples two models disagree on (for the paired design)',
+      Number,
+    )
+    .option('--samples <n>', 'also report the power at this many samples', Number)
+    .action((options: Parameters<typeof powerCommand>[0]) => exitWith(async () => powerCommand(options)));
 
   program
     .command('meta')

@@ -173,3 +173,35 @@ regressions:
     expect(result.stderr).toContain('rules[0].metric');
   });
 });
+
+describe('tempest power', () => {
+  it("plans sample sizes: R's power.prop.test(p1 = 0.5, p2 = 0.75, power = 0.9) needs 76.65 -> 77 per group", async () => {
+    const result = await runTempest([
+      'power',
+      '--accuracy',
+      '0.75',
+      '--min-effect',
+      '0.25',
+      '--power',
+      '0.9',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('| independent samples (Fleiss) | 77 per group | – |');
+  });
+
+  it('reports the paired design and the power of a given sample count; refuses impossible targets', async () => {
+    const result = await runTempest([
+      'power',
+      ...['--accuracy', '0.95', '--min-effect', '0.02', '--discordance', '0.06', '--samples', '1000'],
+    ]);
+    expect(result.code).toBe(0);
+    // Pairing the samples needs far fewer than two independent test sets.
+    const paired = Number(/paired \(Connor\), discordance 0\.06 \| (\d+) samples/.exec(result.stdout)?.[1]);
+    const unpaired = Number(/\(Fleiss\) \| (\d+) per group/.exec(result.stdout)?.[1]);
+    expect(paired).toBeGreaterThan(0);
+    expect(paired).toBeLessThan(unpaired);
+    const bad = await runTempest(['power', '--accuracy', '0.1', '--min-effect', '0.2']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('must stay inside (0, 1)');
+  });
+});
