@@ -94,8 +94,8 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         for (const cell of task.cells) {
           const startedAt = new Date().toISOString();
           const base = { index: cell.index, key: cell.key, ...computedBy, startedAt };
-          const finished = task.recompute ? undefined : await findFinishedCell(store, cell.key);
-          if (finished) {
+          const finished = await findFinishedCell(store, cell.key);
+          if (finished && !task.recompute) {
             outcomes.push({
               ...base,
               cached: true,
@@ -105,6 +105,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
             });
             continue;
           }
+          const cpuBefore = process.cpuUsage();
           const { result, computeMs } = await computeAndStoreCell({
             resources,
             planSha256: task.planSha256,
@@ -113,7 +114,18 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
             computedBy,
             onBatch: (samplesDone) => heartbeat({ cellsDone: outcomes.length, samplesDone }),
           });
-          outcomes.push({ ...base, cached: false, result, computeMs, finishedAt: new Date().toISOString() });
+          const cpu = process.cpuUsage(cpuBefore);
+          outcomes.push({
+            ...base,
+            cached: false,
+            result,
+            computeMs,
+            finishedAt: new Date().toISOString(),
+            cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+            // maxRSS is in kilobytes: the process's peak so far, an upper bound for this cell.
+            peakRssBytes: process.resourceUsage().maxRSS * 1024,
+            ...(finished && finished.sha256 !== result.sha256 && { differedFrom: finished.sha256 }),
+          });
           heartbeat({ cellsDone: outcomes.length });
         }
         return outcomes;
@@ -170,6 +182,10 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
             startedAt: outcome.startedAt,
             finishedAt: outcome.finishedAt,
             result: outcome.result.sha256,
+            resultRef: outcome.result,
+            ...(outcome.cpuMs !== undefined && { cpuMs: outcome.cpuMs }),
+            ...(outcome.peakRssBytes !== undefined && { peakRssBytes: outcome.peakRssBytes }),
+            ...(outcome.differedFrom !== undefined && { differedFrom: outcome.differedFrom }),
           })),
         });
       });

@@ -45,6 +45,12 @@ export interface CellOutcome {
   readonly attempt: number;
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** Worker process CPU time while the cell was computed (absent for cache hits). */
+  readonly cpuMs?: number;
+  /** Worker process peak resident memory after the cell (absent for cache hits). */
+  readonly peakRssBytes?: number;
+  /** A recomputed cell whose bytes differ from the result already stored: nondeterminism. */
+  readonly differedFrom?: string;
 }
 
 export interface RunIdentity {

@@ -10,6 +10,8 @@ import { powerCommand } from './commands/power';
 import { gateCommand } from './commands/gate';
 import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
+import { exportCommand, signCommand } from './commands/sign';
+import { verifyCommand } from './commands/verify';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -90,6 +92,10 @@ export function buildProgram(): Command {
     .addOption(artifactsOption())
     .option('--worker', 'with --address: also run a worker in this process', false)
     .option(
+      '--sign-key <file>',
+      'sign the run folder (SHA256SUMS) with this ed25519 PEM key (default: $TEMPEST_SIGNING_KEY)',
+    )
+    .option(
       '--max-concurrent-cells <n>',
       "cells this process evaluates at once (default: the spec's concurrency, at most one per CPU core)",
       positiveInt,
@@ -141,6 +147,43 @@ export function buildProgram(): Command {
     .option('--no-bootstrap', 'skip the paired bootstrap of accuracy and ECE differences')
     .action((runA: string, runB: string, options: Parameters<typeof compareCommand>[2]) =>
       exitWith(() => compareCommand(runA, runB, options)),
+    );
+
+  program
+    .command('verify')
+    .description(
+      'audit a run folder or bundle: checksums, signature, artifacts, Merkle root, re-execution, replay',
+    )
+    .argument('<run>', 'run output folder or exported bundle')
+    .addOption(artifactsOption())
+    .option('--reexecute <cells>', 'cells to re-execute from scratch (a seeded sample; 0 to skip)', Number, 3)
+    .option('--seed <n>', 'seed of the re-execution sample', Number, 0)
+    .option('--public-key <file>', "the signer's PEM public key: require a signature by this key")
+    .option('--no-replay', 'do not replay history.json')
+    .action((run: string, options: Parameters<typeof verifyCommand>[1]) =>
+      exitWith(() => verifyCommand(run, options)),
+    );
+
+  program
+    .command('sign')
+    .description("sign a run folder's SHA256SUMS with an ed25519 key (or create a key pair with --new-key)")
+    .argument('[run]', 'run output folder')
+    .option('--key <file>', 'PEM private key (default: $TEMPEST_SIGNING_KEY)')
+    .option('--new-key <file>', 'create a key pair: FILE (private) and FILE.pub')
+    .action((run: string | undefined, options: Parameters<typeof signCommand>[1]) =>
+      exitWith(() => signCommand(run, options)),
+    );
+
+  program
+    .command('export')
+    .description(
+      'write a publishable bundle of a run: its files, spec and every artifact, verifiable anywhere',
+    )
+    .argument('<run>', 'run output folder')
+    .requiredOption('--out <dir>', 'bundle folder')
+    .addOption(artifactsOption())
+    .action((run: string, options: Parameters<typeof exportCommand>[1]) =>
+      exitWith(() => exportCommand(run, options)),
     );
 
   program

@@ -1,6 +1,12 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import type { KeyObject } from 'node:crypto';
 import type { BenchmarkOutcome } from '../activities/types';
+import { lineageDot, lineageMermaid, lineageOf, lineageSvg } from '../core/provenance/lineage';
+import { toProvJson } from '../core/provenance/prov-json';
+import type { ProvenanceRecord } from '../core/provenance/record';
+import { signFile } from '../core/provenance/signature';
 import type { BenchmarkResults } from '../core/results';
 import { getJson } from '../core/store/json';
 import type { ArtifactStore } from '../core/store/types';
@@ -8,19 +14,76 @@ import type { ArtifactStore } from '../core/store/types';
 export const OUTPUT_FILES = {
   results: 'results.json',
   report: 'report.md',
+  record: 'run.json',
   provenance: 'provenance.json',
   history: 'history.json',
+  lineageDot: 'lineage.dot',
+  lineageMermaid: 'lineage.mmd',
+  lineageSvg: 'lineage.svg',
+  checksums: 'SHA256SUMS',
+  signature: 'SHA256SUMS.sig',
 } as const;
+
+/** provenance.json is a pure function of run.json, so `tempest verify` can re-derive and compare it. */
+export function provenanceJsonOf(record: ProvenanceRecord): string {
+  return `${JSON.stringify(toProvJson(record), null, 2)}\n`;
+}
+
+/** Files derived from the run record: the PROV-JSON document and the lineage graph. */
+export function derivedFiles(record: ProvenanceRecord): Record<string, string> {
+  const graph = lineageOf(record);
+  return {
+    [OUTPUT_FILES.provenance]: provenanceJsonOf(record),
+    [OUTPUT_FILES.lineageDot]: lineageDot(graph),
+    [OUTPUT_FILES.lineageMermaid]: lineageMermaid(graph),
+    [OUTPUT_FILES.lineageSvg]: lineageSvg(graph),
+  };
+}
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'))
+    .sort();
+}
+
+/**
+ * SHA256SUMS of every file of a run folder (sha256sum's format, so `sha256sum -c` checks it too),
+ * and, with a key, its detached ed25519 signature: signing the list signs every file in it.
+ */
+export async function writeChecksums(dir: string, signingKey?: KeyObject): Promise<string[]> {
+  const skip = new Set<string>([OUTPUT_FILES.checksums, OUTPUT_FILES.signature]);
+  const lines: string[] = [];
+  for (const file of await filesUnder(dir)) {
+    if (skip.has(file)) continue;
+    lines.push(`${sha256Hex(await readFile(join(dir, file)))}  ${file}`);
+  }
+  const checksums = new TextEncoder().encode(`${lines.join('\n')}\n`);
+  await writeFile(join(dir, OUTPUT_FILES.checksums), checksums);
+  const written = [join(dir, OUTPUT_FILES.checksums)];
+  if (signingKey) {
+    const signature = signFile(OUTPUT_FILES.checksums, checksums, signingKey);
+    await writeFile(join(dir, OUTPUT_FILES.signature), `${JSON.stringify(signature, null, 2)}\n`);
+    written.push(join(dir, OUTPUT_FILES.signature));
+  }
+  return written;
+}
 
 /**
  * Copy a finished run's artifacts from the store into `outDir`, byte for byte (reads are
- * verified against their hashes), plus the exported event history when there is one.
+ * verified against their hashes), plus the exported event history when there is one, the
+ * PROV-JSON document and lineage graph derived from the run record, and SHA256SUMS (signed when
+ * a key is given).
  */
 export async function writeRunOutputs(
   store: ArtifactStore,
   outcome: BenchmarkOutcome,
   outDir: string,
   historyJson?: string,
+  options: { readonly signingKey?: KeyObject } = {},
 ): Promise<string[]> {
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
@@ -46,10 +109,18 @@ export async function writeRunOutputs(
     }
   }
   await copy(OUTPUT_FILES.report, outcome.report?.sha256);
-  await copy(OUTPUT_FILES.provenance, outcome.provenance?.sha256);
+  await copy(OUTPUT_FILES.record, outcome.provenance?.sha256);
+  if (outcome.provenance) {
+    const record = await getJson<ProvenanceRecord>(store, outcome.provenance.sha256);
+    for (const [name, text] of Object.entries(derivedFiles(record))) {
+      await writeFile(join(dir, name), text);
+      written.push(join(dir, name));
+    }
+  }
   if (historyJson !== undefined) {
     await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
     written.push(join(dir, OUTPUT_FILES.history));
   }
+  written.push(...(await writeChecksums(dir, options.signingKey)));
   return written;
 }

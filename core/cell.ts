@@ -11,6 +11,7 @@ import type { CellResult } from './results';
 import { getJson, putCanonicalJson } from './store/json';
 import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
 import { deriveKey, sampleStream } from './rng/keyed';
+import { canonicalJson, sha256Hex } from './hash';
 import type { LabeledData } from './tensor/tensor';
 
 export interface CellComputation {
@@ -85,32 +86,34 @@ export async function findFinishedCell(store: ArtifactStore, key: string): Promi
   }
 }
 
+/** Cell `index` of a plan, checked against the key the caller expects. */
+function plannedCell(plan: BenchmarkPlan, planSha256: string, index: number, key: string): PlannedCell {
+  const cell = plan.cells[index];
+  if (!cell || cell.key !== key) {
+    throw new TempestInputError(
+      `cell ${index} of plan ${planSha256} does not have key ${key}`,
+      'PlanMismatch',
+    );
+  }
+  return cell;
+}
+
 /**
- * Compute cell `index` of a stored plan and store its logits and result, recording who computed
- * it. The index entry goes last: a crash before it leaves only unreferenced blobs, never half a cell.
+ * Evaluate cell `index` of a stored plan from scratch, without touching the store: its result
+ * record and logits bytes. `tempest verify` re-executes cells with this and compares hashes.
  */
-export async function computeAndStoreCell(args: {
+export async function evaluateStoredCell(args: {
   resources: BenchmarkResources;
   planSha256: string;
   index: number;
   key: string;
-  computedBy: { worker: string; attempt: number };
   onBatch?: (samplesDone: number) => void;
-}): Promise<{ result: ArtifactRef; computeMs: number }> {
+}): Promise<{ result: CellResult; logitsNpy: Uint8Array }> {
   const { resources } = args;
-  const { store } = resources;
   const plan: BenchmarkPlan = await resources.plan(args.planSha256);
-  const cell = plan.cells[args.index];
-  if (!cell || cell.key !== args.key) {
-    throw new TempestInputError(
-      `cell ${args.index} of plan ${args.planSha256} does not have key ${args.key}`,
-      'PlanMismatch',
-    );
-  }
+  const cell = plannedCell(plan, args.planSha256, args.index, args.key);
   const data = await resources.data(plan);
   const model = await resources.model(plan, cell.modelSha256, cell.modelId);
-  const startedAt = new Date().toISOString();
-  const started = performance.now();
   const computation = await computeCell({
     cell,
     catalog: await resources.catalog(plan),
@@ -123,7 +126,11 @@ export async function computeAndStoreCell(args: {
     batchSize: plan.batchSize,
     onBatch: args.onBatch,
   });
-  const logits = await store.putBlob(computation.logitsNpy, MEDIA_TYPES.npy);
+  const logits: ArtifactRef = {
+    sha256: sha256Hex(computation.logitsNpy),
+    size: computation.logitsNpy.length,
+    mediaType: MEDIA_TYPES.npy,
+  };
   const result: CellResult = {
     apiVersion: 'tempest.cell/v1',
     key: cell.key,
@@ -138,12 +145,37 @@ export async function computeAndStoreCell(args: {
     classes: computation.classes,
     logits,
   };
+  return { result, logitsNpy: computation.logitsNpy };
+}
+
+/** The address a CellResult gets in the store (canonical JSON), without storing it. */
+export function cellResultSha256(result: CellResult): string {
+  return sha256Hex(canonicalJson(result));
+}
+
+/**
+ * Compute cell `index` of a stored plan and store its logits and result, recording who computed
+ * it. The index entry goes last: a crash before it leaves only unreferenced blobs, never half a cell.
+ */
+export async function computeAndStoreCell(args: {
+  resources: BenchmarkResources;
+  planSha256: string;
+  index: number;
+  key: string;
+  computedBy: { worker: string; attempt: number };
+  onBatch?: (samplesDone: number) => void;
+}): Promise<{ result: ArtifactRef; computeMs: number }> {
+  const { store } = args.resources;
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const { result, logitsNpy } = await evaluateStoredCell(args);
+  await store.putBlob(logitsNpy, MEDIA_TYPES.npy);
   const resultRef = await putCanonicalJson(store, result);
   const computeMs = Math.round(performance.now() - started);
-  await store.setIndex(CELL_INDEX, cell.key, resultRef);
-  await store.appendEvent(COMPUTATION_EVENTS, cell.key, {
-    index: cell.index,
-    key: cell.key,
+  await store.setIndex(CELL_INDEX, result.key, resultRef);
+  await store.appendEvent(COMPUTATION_EVENTS, result.key, {
+    index: args.index,
+    key: result.key,
     ...args.computedBy,
     result: resultRef.sha256,
     computeMs,

@@ -60,4 +60,10 @@ export class BenchmarkResources {
   model(plan: BenchmarkPlan, modelSha256: string, label: string): Promise<LoadedModel> {
     return this.runnerFor(plan.threads).load(modelSha256, () => this.store.getBlob(modelSha256), label);
   }
+
+  /** Release every ORT session (one-off users such as `tempest verify`; workers keep theirs). */
+  async close(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((runner) => runner.close()));
+    this.runners.clear();
+  }
 }

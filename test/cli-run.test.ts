@@ -70,7 +70,14 @@ describe('tempest run (embedded Temporal dev server + in-process worker)', () =>
 
     const resultsA = await readFile(join(outA, 'results.json'));
     expect(resultsA.equals(await readFile(join(outB, 'results.json')))).toBe(true);
-    for (const name of ['report.md', 'provenance.json', 'history.json']) {
+    for (const name of [
+      'report.md',
+      'run.json',
+      'provenance.json',
+      'history.json',
+      'SHA256SUMS',
+      'lineage.svg',
+    ]) {
       expect(existsSync(join(outA, name))).toBe(true);
     }
 
@@ -85,7 +92,7 @@ describe('tempest run (embedded Temporal dev server + in-process worker)', () =>
     expect(accuracyOf('cnn', 'clean')).toBeGreaterThan(0.95);
     expect(accuracyOf('mlp', 'gaussian_noise/s5')).toBeLessThan(accuracyOf('mlp', 'clean'));
 
-    const provenance = JSON.parse(await readFile(join(outA, 'provenance.json'), 'utf8')) as {
+    const provenance = JSON.parse(await readFile(join(outA, 'run.json'), 'utf8')) as {
       run: { workflowId: string; runId: string; executor: string };
       models: { sha256: string }[];
       counts: { computed: number; reused: number };
@@ -136,7 +143,7 @@ describe('tempest run: interruption and existing clusters', () => {
 
     const second = await runTempest(['run', spec, '--out', join(home, 'second')], { TEMPEST_HOME: home });
     expect(second.code).toBe(0);
-    const provenance = JSON.parse(await readFile(join(home, 'second', 'provenance.json'), 'utf8')) as {
+    const provenance = JSON.parse(await readFile(join(home, 'second', 'run.json'), 'utf8')) as {
       run: { workflowId: string };
       counts: { cells: number; computed: number; reused: number };
     };
@@ -157,7 +164,7 @@ describe('tempest run: interruption and existing clusters', () => {
       );
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`${QUICK_CELLS} computed, 0 cache hits`);
-      const provenance = JSON.parse(await readFile(join(home, 'out', 'provenance.json'), 'utf8')) as {
+      const provenance = JSON.parse(await readFile(join(home, 'out', 'run.json'), 'utf8')) as {
         run: { workflowId: string };
         cells: { worker: string }[];
       };

@@ -7,6 +7,7 @@ import type { ArtifactStore } from '../../core/store/types';
 import { openArtifactStore } from '../../core/store/open';
 import { runBenchmarkLocally } from '../../client/local-run';
 import { writeRunOutputs } from '../../client/outputs';
+import { loadSigningKey } from '../../core/provenance/signature';
 import { followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
 import { ProgressDisplay } from '../progress';
@@ -24,6 +25,7 @@ export interface RunOptions {
   /** With --address: also run a worker in this process (the embedded mode always does). */
   readonly worker: boolean;
   readonly maxConcurrentCells?: number;
+  readonly signKey?: string;
 }
 
 /** Exit code after Ctrl-C: the conventional 128 + SIGINT. */
@@ -37,6 +39,8 @@ interface FinishedRun {
 
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
   const input = await readBenchmarkInput(specPath);
+  // Load the key before running, so a bad key fails in a second rather than after the sweep.
+  const signingKey = await loadSigningKey(options.signKey);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const outDir = options.out ?? join('tempest-results', input.spec.name);
   const display = new ProgressDisplay();
@@ -57,7 +61,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   } finally {
     display.stop();
   }
-  const files = await writeRunOutputs(store, run.outcome, outDir, run.history);
+  const files = await writeRunOutputs(store, run.outcome, outDir, run.history, { signingKey });
   printSummary(run.outcome, run.label, (Date.now() - started) / 1000);
   for (const file of files) console.log(`wrote ${file}`);
   return run.outcome.status === 'completed' ? 0 : 3;

@@ -1,6 +1,7 @@
 import type { BenchmarkPlan } from '../plan';
 import type { ArtifactRef } from '../store/types';
 import type { EnvironmentRecord } from './environment';
+import type { ArtifactEntry } from './inventory';
 
 export interface CellActivityRecord {
   readonly index: number;
@@ -12,15 +13,22 @@ export interface CellActivityRecord {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly result: string;
+  /** CPU time of the worker process while the cell ran (user + system; shared when cells overlap). */
+  readonly cpuMs?: number;
+  /** The worker process's peak resident memory when the cell finished. */
+  readonly peakRssBytes?: number;
+  /** When the cell was computed again although a result existed, and the bytes differed. */
+  readonly differedFrom?: string;
 }
 
 /**
- * provenance.json, first version: enough to trace every number to the exact spec, model, data,
- * module versions, seeds, software, machine and time it came from. Unlike results.json it records
- * what varies between runs (ids, timestamps, workers), which is why the two are separate files.
+ * run.json: enough to trace every number to the exact spec, model, data, module versions, seeds,
+ * software, machine and time it came from, with every artifact of the run and their Merkle root.
+ * Unlike results.json it records what varies between runs (ids, timestamps, workers), which is why
+ * the two are separate files. provenance.json is the same record in W3C PROV-JSON form.
  */
 export interface ProvenanceRecord {
-  readonly apiVersion: 'tempest.provenance/v1';
+  readonly apiVersion: 'tempest.run/v1';
   readonly run: {
     readonly executor: string;
     readonly workflowId: string;
@@ -62,7 +70,13 @@ export interface ProvenanceRecord {
     readonly store: string;
     readonly plan: ArtifactRef;
     readonly results: ArtifactRef;
+    readonly report?: ArtifactRef;
+    /** RFC 6962 Merkle tree hash over the sorted sha256 of every artifact in `list` and the report. */
+    readonly merkleRoot?: string;
+    readonly list?: readonly ArtifactEntry[];
   };
+  /** Anything noticed that could make a re-execution differ (thread settings, differing recomputes). */
+  readonly nondeterminism: readonly string[];
   readonly environment: EnvironmentRecord;
   readonly cells: readonly CellActivityRecord[];
   readonly counts: {
@@ -82,10 +96,11 @@ export function buildProvenance(args: {
   run: ProvenanceRecord['run'];
   environment: EnvironmentRecord;
   cells: readonly CellActivityRecord[];
+  artifacts?: { report: ArtifactRef; merkleRoot: string; list: readonly ArtifactEntry[] };
 }): ProvenanceRecord {
   const { plan, cells } = args;
   return {
-    apiVersion: 'tempest.provenance/v1',
+    apiVersion: 'tempest.run/v1',
     run: args.run,
     spec: { name: plan.name, sha256: plan.specHash, source: args.spec.source, text: args.spec.text },
     models: plan.models.map((model) => ({
@@ -109,7 +124,8 @@ export function buildProvenance(args: {
       ...plan.threads,
       batchSize: plan.batchSize,
     },
-    artifacts: { store: args.storeUri, plan: args.planRef, results: args.resultsRef },
+    artifacts: { store: args.storeUri, plan: args.planRef, results: args.resultsRef, ...args.artifacts },
+    nondeterminism: nondeterminismNotes(plan, cells),
     environment: args.environment,
     cells,
     counts: {
@@ -119,4 +135,25 @@ export function buildProvenance(args: {
       retried: cells.filter((cell) => cell.attempt > 1).length,
     },
   };
+}
+
+/**
+ * What could make a re-execution give other bytes. ORT's CPU kernels split reductions across
+ * intra-op threads, so more than one thread can change float summation order between machines.
+ */
+function nondeterminismNotes(plan: BenchmarkPlan, cells: readonly CellActivityRecord[]): string[] {
+  const notes: string[] = [];
+  if (plan.threads.intraOpThreads > 1) {
+    notes.push(
+      `intraOpThreads = ${plan.threads.intraOpThreads}: ORT may split float reductions differently on another machine; use 1 for bit-exact re-execution`,
+    );
+  }
+  for (const cell of cells) {
+    if (cell.differedFrom) {
+      notes.push(
+        `cell ${cell.index} (${cell.key}) was computed again and gave ${cell.result}, not ${cell.differedFrom}`,
+      );
+    }
+  }
+  return notes;
 }
