@@ -12,6 +12,7 @@ import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
 import { exportCommand, signCommand } from './commands/sign';
 import { verifyCommand } from './commands/verify';
+import { specDiffCommand, specMigrateCommand, specValidateCommand } from './commands/spec';
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
@@ -148,6 +149,30 @@ export function buildProgram(): Command {
     .action((runA: string, runB: string, options: Parameters<typeof compareCommand>[2]) =>
       exitWith(() => compareCommand(runA, runB, options)),
     );
+
+  const spec = program.command('spec').description('validate, migrate and compare benchmark specs');
+  spec
+    .command('validate')
+    .description('check specs fully (schema, modules, parameters) without running anything')
+    .argument('<files...>', 'spec files')
+    .action((files: string[]) => exitWith(() => specValidateCommand(files)));
+  spec
+    .command('migrate')
+    .description('rewrite a spec at the current apiVersion, keeping comments and layout (stdout by default)')
+    .argument('<file>', 'spec file')
+    .option('--out <file>', 'write the migrated spec here')
+    .option('--in-place', 'overwrite the file', false)
+    .action((file: string, options: Parameters<typeof specMigrateCommand>[1]) =>
+      exitWith(() => specMigrateCommand(file, options)),
+    );
+  spec
+    .command('diff')
+    .description(
+      'differences between two specs by meaning (defaults filled in, versions migrated); exit 1 if any',
+    )
+    .argument('<a>', 'spec file')
+    .argument('<b>', 'spec file')
+    .action((a: string, b: string) => exitWith(() => specDiffCommand(a, b)));
 
   program
     .command('verify')

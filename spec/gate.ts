@@ -4,7 +4,7 @@ import { z } from 'zod';
  * A release gate over a finished run: thresholds on metrics (or on their confidence bounds) and
  * regressions against a baseline run. Checked by `tempest gate RUN --policy FILE`.
  */
-const MetricRuleV1 = z
+export const MetricRuleV1 = z
   .object({
     name: z.string().min(1).optional(),
     model: z.string().min(1),
@@ -19,7 +19,7 @@ const MetricRuleV1 = z
   .strict()
   .refine((rule) => rule.min !== undefined || rule.max !== undefined, 'give min, max or both');
 
-const RegressionRuleV1 = z
+export const RegressionRuleV1 = z
   .object({
     name: z.string().min(1).optional(),
     /** The baseline run: an output folder or its results.json, relative to the policy file. */

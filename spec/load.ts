@@ -1,11 +1,13 @@
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { BenchmarkSpecV1 } from './v1';
+import { BenchmarkSpecV2, migrateV1ToV2 } from './v2';
 
 /** The newest spec version; older versions are migrated forward to it. */
-export type BenchmarkSpec = BenchmarkSpecV1;
-export const CURRENT_API_VERSION = 'tempest/v1';
-export const SUPPORTED_API_VERSIONS = ['tempest/v1'] as const;
+export type BenchmarkSpec = BenchmarkSpecV2;
+export const CURRENT_API_VERSION = 'tempest/v2';
+export const SUPPORTED_API_VERSIONS = ['tempest/v1', 'tempest/v2'] as const;
+export type SpecApiVersion = (typeof SUPPORTED_API_VERSIONS)[number];
 
 export interface SpecProblem {
   /** Field path such as `models[1].path`, or `(document)` for the whole file. */
@@ -73,9 +75,23 @@ export function validateSpec(document: unknown, source: string): BenchmarkSpec {
       },
     ]);
   }
-  const parsed = BenchmarkSpecV1.safeParse(document);
+  if (apiVersion === 'tempest/v1') {
+    const parsed = BenchmarkSpecV1.safeParse(document);
+    if (!parsed.success) throw new SpecError(source, problemsOf(parsed.error));
+    return migrateV1ToV2(parsed.data);
+  }
+  const parsed = BenchmarkSpecV2.safeParse(document);
   if (!parsed.success) throw new SpecError(source, problemsOf(parsed.error));
   return parsed.data;
+}
+
+/** The apiVersion a document declares (before validation), for `tempest spec validate`. */
+export function declaredApiVersion(document: unknown): string | undefined {
+  const value =
+    document !== null && typeof document === 'object'
+      ? (document as Record<string, unknown>).apiVersion
+      : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 export function loadSpecText(text: string, source: string): BenchmarkSpec {

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * v1 only as optional ones, so every v1 spec ever written keeps parsing.
  */
 
-const identifier = z
+export const identifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (at most 64, no spaces)');
 
@@ -63,14 +63,16 @@ export const NpyDatasetV1 = z
 
 export const DatasetSpecV1 = z.discriminatedUnion('source', [BuiltinDatasetV1, CsvDatasetV1, NpyDatasetV1]);
 
+export const moduleVersion = z
+  .string()
+  .regex(/^\d+\.\d+\.\d+$/, 'expected an exact semantic version like 1.0.0')
+  .optional()
+  .describe('Pinned module version; the run stops if the installed module differs');
+
 export const PerturbationSpecV1 = z
   .object({
     module: identifier.describe('Registered perturbation module name, e.g. gaussian_noise'),
-    version: z
-      .string()
-      .regex(/^\d+\.\d+\.\d+$/, 'expected an exact semantic version like 1.0.0')
-      .optional()
-      .describe('Pinned module version; the run stops if the installed module differs'),
+    version: moduleVersion,
     severities: z.array(z.number().int().min(1).max(5)).min(1).optional(),
     params: z.record(z.string(), z.unknown()).optional().describe("Overrides of the module's parameters"),
     /** Parameter grid: every combination of the listed values (crossed with the severities) is a condition. */
@@ -164,62 +166,88 @@ export const DriftSpecV1 = z
   })
   .strict();
 
-export const BenchmarkSpecV1 = z
-  .object({
-    apiVersion: z.literal('tempest/v1'),
-    name: identifier,
-    description: z.string().optional(),
-    models: z
-      .array(ModelSpecV1)
-      .min(1, 'name at least one model')
-      .superRefine((models, ctx) => {
-        const seen = new Set<string>();
-        models.forEach((model, index) => {
-          if (seen.has(model.id)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [index, 'id'],
-              message: `duplicate model id "${model.id}"`,
-            });
-          }
-          seen.add(model.id);
-        });
-      }),
-    dataset: DatasetSpecV1,
-    clean: z.boolean().default(true).describe('Evaluate each model on unperturbed inputs too'),
-    /** User perturbation modules, loaded besides the built-ins. */
-    modules: z.array(UserModuleSpecV1).default([]),
-    /** Shorthand for a whole corruption suite at the given severities (default 1-5). */
-    corruptions: CorruptionsSpecV1.optional(),
-    perturbations: z.array(PerturbationSpecV1).default([]),
-    /** The model that normalizes corruption errors (CE, mCE), as AlexNet does in ImageNet-C. */
-    baseline: identifier.optional(),
-    seeds: z
-      .array(
-        z
-          .number()
-          .int()
-          .min(0)
-          .max(2 ** 32 - 1),
-      )
-      .min(1)
-      .default([0])
-      .refine((seeds) => new Set(seeds).size === seeds.length, 'seeds must be distinct'),
-    metrics: z.array(z.literal('accuracy')).min(1).default(['accuracy']),
-    statistics: StatisticsSpecV1.prefault({}),
-    /** Baseline stability: re-execute this run's cells and alert on shifts beyond the baseline's intervals. */
-    drift: DriftSpecV1.optional(),
-    execution: ExecutionSpecV1.prefault({}),
-  })
-  .strict()
-  .refine((spec) => spec.clean || spec.perturbations.length > 0 || spec.corruptions !== undefined, {
-    message: 'nothing to evaluate: set clean: true or list at least one perturbation',
-    path: ['perturbations'],
-  })
-  .refine((spec) => spec.baseline === undefined || spec.models.some((model) => model.id === spec.baseline), {
-    message: 'baseline must be the id of one of the models',
-    path: ['baseline'],
-  });
+/** The fields of a v1 spec; later versions extend them (see v2.ts). */
+export const benchmarkFieldsV1 = {
+  name: identifier,
+  description: z.string().optional(),
+  models: z
+    .array(ModelSpecV1)
+    .min(1, 'name at least one model')
+    .superRefine((models, ctx) => {
+      const seen = new Set<string>();
+      models.forEach((model, index) => {
+        if (seen.has(model.id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'id'],
+            message: `duplicate model id "${model.id}"`,
+          });
+        }
+        seen.add(model.id);
+      });
+    }),
+  dataset: DatasetSpecV1,
+  clean: z.boolean().default(true).describe('Evaluate each model on unperturbed inputs too'),
+  /** User perturbation modules, loaded besides the built-ins. */
+  modules: z.array(UserModuleSpecV1).default([]),
+  /** Shorthand for a whole corruption suite at the given severities (default 1-5). */
+  corruptions: CorruptionsSpecV1.optional(),
+  perturbations: z.array(PerturbationSpecV1).default([]),
+  /** The model that normalizes corruption errors (CE, mCE), as AlexNet does in ImageNet-C. */
+  baseline: identifier.optional(),
+  seeds: z
+    .array(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1),
+    )
+    .min(1)
+    .default([0])
+    .refine((seeds) => new Set(seeds).size === seeds.length, 'seeds must be distinct'),
+  metrics: z.array(z.literal('accuracy')).min(1).default(['accuracy']),
+  statistics: StatisticsSpecV1.prefault({}),
+  /** Baseline stability: re-execute this run's cells and alert on shifts beyond the baseline's intervals. */
+  drift: DriftSpecV1.optional(),
+  execution: ExecutionSpecV1.prefault({}),
+};
+
+/** Cross-field rules every spec version shares. */
+export function withBenchmarkChecks<
+  T extends z.ZodType<{
+    clean: boolean;
+    perturbations: readonly unknown[];
+    corruptions?: unknown;
+    baseline?: string;
+    models: readonly { id: string }[];
+    attacks?: readonly unknown[];
+  }>,
+>(schema: T) {
+  return schema
+    .refine(
+      (spec) =>
+        spec.clean ||
+        spec.perturbations.length > 0 ||
+        spec.corruptions !== undefined ||
+        (spec.attacks?.length ?? 0) > 0,
+      {
+        message: 'nothing to evaluate: set clean: true or list at least one perturbation',
+        path: ['perturbations'],
+      },
+    )
+    .refine(
+      (spec) => spec.baseline === undefined || spec.models.some((model) => model.id === spec.baseline),
+      {
+        message: 'baseline must be the id of one of the models',
+        path: ['baseline'],
+      },
+    );
+}
+
+export const BenchmarkSpecV1 = withBenchmarkChecks(
+  z.object({ apiVersion: z.literal('tempest/v1'), ...benchmarkFieldsV1 }).strict(),
+);
 
 export type BenchmarkSpecV1 = z.infer<typeof BenchmarkSpecV1>;
 export type ModelSpecV1 = z.infer<typeof ModelSpecV1>;

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -6,7 +7,8 @@ import type { BenchmarkInput, BenchmarkOutcome } from '../../activities/types';
 import type { ArtifactStore } from '../../core/store/types';
 import { openArtifactStore } from '../../core/store/open';
 import { runBenchmarkLocally } from '../../client/local-run';
-import { writeRunOutputs } from '../../client/outputs';
+import { writeChecksums, writeRunOutputs } from '../../client/outputs';
+import { evaluateGate } from '../../core/gate';
 import { loadSigningKey } from '../../core/provenance/signature';
 import { followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
@@ -64,7 +66,28 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   const files = await writeRunOutputs(store, run.outcome, outDir, run.history, { signingKey });
   printSummary(run.outcome, run.label, (Date.now() - started) / 1000);
   for (const file of files) console.log(`wrote ${file}`);
-  return run.outcome.status === 'completed' ? 0 : 3;
+  if (run.outcome.status !== 'completed') return 3;
+  return input.spec.gate ? checkInlineGate(input, store, outDir, signingKey) : 0;
+}
+
+/** The spec's own gate (spec v2), checked on the finished run folder: exit 1 when it fails. */
+async function checkInlineGate(
+  input: BenchmarkInput,
+  store: ArtifactStore,
+  outDir: string,
+  signingKey: Awaited<ReturnType<typeof loadSigningKey>>,
+): Promise<number> {
+  if (!input.spec.gate) return 0;
+  const outcome = await evaluateGate(
+    store,
+    outDir,
+    { apiVersion: 'tempest.gate/v1', ...input.spec.gate },
+    join(input.baseDir, input.specSource),
+  );
+  console.log(`\n${outcome.markdown}`);
+  await writeFile(join(outDir, 'gate.md'), outcome.markdown);
+  await writeChecksums(outDir, signingKey);
+  return outcome.passed ? 0 : 1;
 }
 
 class RunInterruptedError extends Error {}
