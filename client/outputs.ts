@@ -9,7 +9,10 @@ import type { ProvenanceRecord } from '../core/provenance/record';
 import { signFile } from '../core/provenance/signature';
 import type { BenchmarkResults } from '../core/results';
 import { getJson } from '../core/store/json';
-import type { ArtifactStore } from '../core/store/types';
+import { MEDIA_TYPES, type ArtifactStore } from '../core/store/types';
+
+/** Store index from `workflowId.runId` to the run's exported event history. */
+export const HISTORY_INDEX = 'histories';
 
 export const OUTPUT_FILES = {
   results: 'results.json',
@@ -120,6 +123,10 @@ export async function writeRunOutputs(
   if (historyJson !== undefined) {
     await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
     written.push(join(dir, OUTPUT_FILES.history));
+    // The store keeps the history too, indexed by workflow and run id, so it outlives the run folder.
+    const record = outcome.provenance && (await getJson<ProvenanceRecord>(store, outcome.provenance.sha256));
+    const history = await store.putBlob(new TextEncoder().encode(historyJson), MEDIA_TYPES.json);
+    if (record) await store.setIndex(HISTORY_INDEX, `${record.run.workflowId}.${record.run.runId}`, history);
   }
   written.push(...(await writeChecksums(dir, options.signingKey)));
   return written;

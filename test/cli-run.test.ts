@@ -1,3 +1,4 @@
+import { LocalArtifactStore } from '../core/store/local';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -98,6 +99,15 @@ describe('tempest run (embedded Temporal dev server + in-process worker)', () =>
       counts: { computed: number; reused: number };
     };
     expect(provenance.run.executor).toBe('temporal');
+    // The exported history is kept in the artifact store too, by workflow and run id.
+    const historyRef = await new LocalArtifactStore(join(home, 'artifacts')).getIndex(
+      'histories',
+      `${provenance.run.workflowId}.${provenance.run.runId}`,
+    );
+    expect(
+      historyRef &&
+        Buffer.from(await new LocalArtifactStore(join(home, 'artifacts')).getBlob(historyRef.sha256)),
+    ).toEqual(await readFile(join(outA, 'history.json')));
     expect(provenance.counts).toMatchObject({ computed: QUICK_CELLS, reused: 0 });
 
     const replay = await runTempest(['replay', outA]);
