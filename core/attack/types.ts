@@ -60,6 +60,13 @@ export interface AttackBatchResult {
   readonly adversarial: Tensor;
   /** Model queries used per sample (forward or forward+backward passes counted as one each). */
   readonly queries: Uint32Array;
+  /**
+   * 1 where the attack itself saw the model fooled (per the attack's own criterion); optional so
+   * user attacks need not report it. Summaries recompute success from the model's predictions.
+   */
+  readonly success?: Uint8Array;
+  /** Target class per sample, for attacks whose success is reaching a target. */
+  readonly targets?: Int32Array;
 }
 
 /**
