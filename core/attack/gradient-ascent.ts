@@ -179,7 +179,9 @@ export async function gradientAscent(
     let checkpointIndex = 0;
     let lastCheckpoint = 0;
     const direction = new Float64Array(size);
-    for (let k = 0; k < settings.steps; k++) {
+    // With eps = 0 every step projects back onto the clean input: one evaluation says it all.
+    const steps = settings.epsilon > 0 ? settings.steps : 0;
+    for (let k = 0; k < steps; k++) {
       const alive = aliveSamples(outcome.success, oracle).filter((i) => states.has(i));
       if (alive.length === 0) break;
       for (const i of alive) {

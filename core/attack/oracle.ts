@@ -126,6 +126,8 @@ export function createFiniteDifferenceOracle(
   const rowsPerSample = 2 * size + 1;
   const samplesPerCall = Math.max(1, Math.floor(maxRows / rowsPerSample));
   let forwardRows = 0;
+  // Reused across calls: a fresh zero-filled buffer of tens of MB per call costs as much as the model.
+  let probeBuffer = new Float32Array(0);
   return {
     sampleDims: base.sampleDims,
     classes: base.classes,
@@ -141,7 +143,10 @@ export function createFiniteDifferenceOracle(
       };
       for (let first = 0; first < count; first += samplesPerCall) {
         const last = Math.min(count, first + samplesPerCall);
-        const probes = makeTensor([(last - first) * rowsPerSample, ...base.sampleDims]);
+        const rows = (last - first) * rowsPerSample;
+        if (probeBuffer.length < rows * size)
+          probeBuffer = new Float32Array(samplesPerCall * rowsPerSample * size);
+        const probes = makeTensor([rows, ...base.sampleDims], probeBuffer.subarray(0, rows * size));
         const denominators = new Float64Array((last - first) * size);
         for (let sample = first; sample < last; sample++) {
           const x = batch.data.subarray(sample * size, (sample + 1) * size);
