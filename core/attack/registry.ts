@@ -1,3 +1,4 @@
+import { TempestInputError } from '../errors';
 import { apgdCe, apgdDlr, apgdTargeted } from './apgd';
 import { autoAttack } from './ensemble';
 import { hopSkipJump } from './hop-skip-jump';
@@ -8,8 +9,7 @@ import type { AttackModule } from './types';
 
 /**
  * Every attack that ships with Tempest, like BUILTIN_PERTURBATIONS: name, semantic version (part
- * of every cell key), zod params, access vector. The param schemas are specific per module, so
- * the list is typed on the common interface.
+ * of every cell key), zod params, access vector.
  */
 export const BUILTIN_ATTACKS: readonly AttackModule[] = [
   fgsm,
@@ -23,6 +23,14 @@ export const BUILTIN_ATTACKS: readonly AttackModule[] = [
   autoAttack,
 ];
 
-export function findAttack(name: string): AttackModule | undefined {
-  return BUILTIN_ATTACKS.find((module) => module.name === name);
+/** The built-in attack of that name; an unknown name is the user's error, with the known names. */
+export function attackByName(name: string): AttackModule {
+  const found = BUILTIN_ATTACKS.find((module) => module.name === name);
+  if (!found) {
+    throw new TempestInputError(
+      `unknown attack "${name}"; built-in attacks: ${BUILTIN_ATTACKS.map((module) => module.name).join(', ')}`,
+      'UnknownModule',
+    );
+  }
+  return found;
 }

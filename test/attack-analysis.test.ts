@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  gradientMaskingWarnings,
+  zeroGradientFraction,
+  type EpsilonResult,
+} from '../core/attack/guard-rails';
+import { lossesFromLogits } from '../core/attack/losses';
+import { lossThresholdAttack } from '../core/attack/membership';
+import { createFiniteDifferenceOracle, createOrtLogitsOracle } from '../core/attack/oracle';
+import { BUILTIN_ATTACKS, attackByName } from '../core/attack/registry';
+import { AttackValidityError, checkAdversarialValidity, summarizeAttack } from '../core/attack/summary';
+import { loadMnist } from '../core/data/mnist';
+import { TempestInputError } from '../core/errors';
+import { buildModel, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT } from '../core/model/onnx-builder';
+import { makeTensor } from '../core/tensor/tensor';
+
+const settings = { intraOpThreads: 1, interOpThreads: 1 };
+const bounds = { min: 0, max: 1 };
+const mlpBytes = () => readFileSync(join(__dirname, '..', 'examples', 'models', 'mnist-mlp.onnx'));
+
+describe('attack summary', () => {
+  // Four 2-pixel samples, 3 classes; labels 0, 1, 2, 0.
+  const clean = makeTensor([4, 2], Float32Array.from([0.5, 0.5, 0.2, 0.8, 0.9, 0.1, 0, 1]));
+  const labels = Int32Array.of(0, 1, 2, 0);
+  // Clean predictions 0, 1, 2, 1 (sample 3 is a clean error); adversarial 0, 2, 1, 1.
+  const cleanLogits = Float32Array.from([3, 1, 0, 0, 2, 1, 0, 0, 5, 1, 2, 0]);
+  const adversarialLogits = Float32Array.from([3, 1, 0, 0, 1, 2, 0, 4, 1, 1, 2, 0]);
+
+  it('counts success only on clean-correct samples and reports robust accuracy over all', () => {
+    const adversarial = makeTensor([4, 2], Float32Array.from([0.5, 0.5, 0.25, 0.75, 0.85, 0.15, 0, 1]));
+    const summary = summarizeAttack({
+      clean,
+      adversarial,
+      labels,
+      cleanLogits,
+      adversarialLogits,
+      classes: 3,
+      queries: Uint32Array.of(10, 4, 7, 1),
+      norm: 'linf',
+      epsilon: 0.05,
+      bounds,
+    });
+    expect(summary.cleanAccuracy).toBe(0.75);
+    expect(summary.attackable).toBe(3);
+    expect([...summary.success]).toEqual([0, 1, 1, 0]);
+    expect(summary.successRate).toBeCloseTo(2 / 3, 12);
+    expect(summary.robustAccuracy).toBe(0.25);
+    expect(summary.predictionChangeRate).toBe(0.5);
+    expect(summary.queries).toEqual({ mean: 5.5, median: 5.5, max: 10 });
+    expect(summary.perturbation.linf.max).toBeCloseTo(0.05, 6);
+    expect(summary.perturbation.l2.mean).toBeCloseTo(Math.sqrt(2) * 0.05, 6);
+  });
+
+  it('targeted success means reaching the target', () => {
+    const summary = summarizeAttack({
+      clean,
+      adversarial: clean,
+      labels,
+      cleanLogits,
+      adversarialLogits,
+      classes: 3,
+      queries: new Uint32Array(4),
+      norm: 'l2',
+      epsilon: 0,
+      bounds,
+      targets: Int32Array.of(1, 0, 1, 2),
+    });
+    expect([...summary.success]).toEqual([0, 0, 1, 0]);
+  });
+
+  it('refuses adversarials outside the eps-ball or the bounds, or NaN', () => {
+    const outside = makeTensor([4, 2], Float32Array.from([0.5, 0.5, 0.2, 0.8, 0.9, 0.2, 0, 1]));
+    expect(() => checkAdversarialValidity(clean, outside, 'linf', 0.05, bounds)).toThrow(AttackValidityError);
+    expect(() => checkAdversarialValidity(clean, outside, 'linf', 0.05, bounds)).toThrow(
+      /sample 2: linf distance 0.1\d* > eps 0.05/,
+    );
+    const outOfBounds = makeTensor([4, 2], Float32Array.from([0.5, 0.5, 0.2, 0.8, 0.9, 0.1, 0, 1.01]));
+    expect(() => checkAdversarialValidity(clean, outOfBounds, 'l2', 0.1, bounds)).toThrow(
+      /sample 3: values outside/,
+    );
+    const nan = makeTensor([4, 2], Float32Array.from([NaN, 0.5, 0.2, 0.8, 0.9, 0.1, 0, 1]));
+    expect(() => checkAdversarialValidity(clean, nan, 'l2', 1, bounds)).toThrow(/sample 0: NaN/);
+    // Float32 rounding of x + eps is tolerated.
+    const edge = makeTensor([4, 2], Float32Array.from([0.55, 0.45, 0.2, 0.8, 0.9, 0.1, 0, 1]));
+    expect(() => checkAdversarialValidity(clean, edge, 'linf', 0.05, bounds)).not.toThrow();
+  });
+});
+
+describe('gradient-masking guard rails', () => {
+  const curve = (attack: string, access: EpsilonResult['access'], values: number[]): EpsilonResult[] =>
+    [0, 0.1, 0.2, 0.3, 0.5].map((epsilon, k) => ({
+      attack,
+      access,
+      norm: 'linf',
+      epsilon,
+      robustAccuracy: values[k],
+    }));
+
+  it('stays quiet on a normal evaluation', () => {
+    const results = [
+      ...curve('pgd', 'white-box', [0.98, 0.4, 0.05, 0, 0]),
+      ...curve('square', 'score-based', [0.98, 0.6, 0.2, 0.02, 0]),
+    ];
+    expect(gradientMaskingWarnings(results, { zeroGradientFraction: 0 })).toEqual([]);
+  });
+
+  it('fires on non-monotone curves, a stronger black-box attack, survival at huge eps and zero gradients', () => {
+    const results = [
+      ...curve('pgd', 'white-box', [0.98, 0.7, 0.75, 0.7, 0.6]),
+      ...curve('square', 'score-based', [0.98, 0.3, 0.1, 0, 0]),
+    ];
+    const warnings = gradientMaskingWarnings(results, { zeroGradientFraction: 0.5 });
+    const codes = warnings.map((warning) => warning.code);
+    expect(codes.filter((code) => code === 'non-monotone')).toHaveLength(1);
+    expect(codes.filter((code) => code === 'black-box-stronger')).toHaveLength(4);
+    expect(codes).toContain('large-epsilon-not-broken');
+    expect(codes).toContain('zero-gradients');
+    expect(warnings[0].message).toMatch(
+      /pgd\/linf: robust accuracy rises from 70.0% at eps 0.1 to 75.0% at eps 0.2/,
+    );
+    for (const warning of warnings) expect(warning.message.length).toBeGreaterThan(20);
+  });
+
+  it('measures zero gradients: none for the example MLP, all for a model that rounds its input', async () => {
+    const digits = loadMnist('test', 4);
+    const mlp = await createOrtLogitsOracle(mlpBytes(), settings);
+    const smooth = await createFiniteDifferenceOracle(mlp).lossAndGradient!(
+      digits.inputs,
+      digits.labels,
+      'ce',
+    );
+    expect(zeroGradientFraction(smooth.gradient, 4)).toBe(0);
+    await mlp.close();
+
+    // logits = Round(s x) W: piecewise constant in x, a shattered-gradient "defence". With
+    // s = 255 / 63 the rounding steps fall halfway between the 8-bit pixel levels, farther from
+    // every digit pixel than the finite-difference step.
+    const weight = Float32Array.from({ length: 784 * 10 }, (_, k) => ((k * 7919) % 13) / 13 - 0.5);
+    const rounding = buildModel({
+      inputs: [{ name: CLASSIFIER_INPUT, type: 'float32', shape: ['N', 1, 28, 28] }],
+      outputs: [{ name: CLASSIFIER_OUTPUT, type: 'float32', shape: ['N', 10] }],
+      initializers: [
+        { name: 'scale', dims: [], data: Float32Array.of(255 / 63) },
+        { name: 'shape', dims: [2], data: BigInt64Array.of(-1n, 784n) },
+        { name: 'weight', dims: [784, 10], data: weight },
+      ],
+      nodes: [
+        { opType: 'Mul', inputs: [CLASSIFIER_INPUT, 'scale'], outputs: ['scaled'] },
+        { opType: 'Round', inputs: ['scaled'], outputs: ['rounded'] },
+        { opType: 'Reshape', inputs: ['rounded', 'shape'], outputs: ['flat'] },
+        { opType: 'MatMul', inputs: ['flat', 'weight'], outputs: [CLASSIFIER_OUTPUT] },
+      ],
+    });
+    const masked = await createOrtLogitsOracle(rounding, settings);
+    const flat = await createFiniteDifferenceOracle(masked).lossAndGradient!(
+      digits.inputs,
+      digits.labels,
+      'ce',
+    );
+    const fraction = zeroGradientFraction(flat.gradient, 4);
+    await masked.close();
+    expect(fraction).toBe(1);
+    expect(gradientMaskingWarnings([], { zeroGradientFraction: fraction }).map((w) => w.code)).toEqual([
+      'zero-gradients',
+    ]);
+  });
+});
+
+describe('loss-threshold membership inference (Yeom et al. 2018)', () => {
+  it('gives the AUC and advantage computed by hand', () => {
+    // Members 0.1 0.2 0.4, held-out 0.3 0.4 0.5. Pairs (member loss < held-out loss, ties 1/2):
+    // 0.1 -> 3, 0.2 -> 3, 0.4 -> 0 + 0.5 + 1 = 1.5; AUC = 7.5 / 9.
+    // Thresholds: tau = 0.2 -> TPR 2/3, FPR 0: advantage 2/3 (the best).
+    const result = lossThresholdAttack([0.1, 0.2, 0.4], [0.3, 0.4, 0.5]);
+    expect(result.auc).toBeCloseTo(7.5 / 9, 12);
+    expect(result.advantage).toBeCloseTo(2 / 3, 12);
+    expect(result.threshold).toBe(0.2);
+    // Identical distributions: AUC 1/2, no advantage.
+    const none = lossThresholdAttack([1, 1, 2], [2, 1, 1]);
+    expect(none.auc).toBe(0.5);
+    expect(none.advantage).toBe(0);
+    // Perfect separation.
+    expect(lossThresholdAttack([0, 0.1], [1, 2])).toEqual({ auc: 1, advantage: 1, threshold: 0.1 });
+  });
+
+  it('tells training digits from held-out digits on the example MLP (train loss < held-out loss)', async () => {
+    const mlp = await createOrtLogitsOracle(mlpBytes(), settings);
+    const losses = async (split: 'train' | 'test') => {
+      const { inputs, labels } = loadMnist(split, 1000);
+      return lossesFromLogits(await mlp.logits(inputs), 10, labels, 'ce');
+    };
+    const [train, test] = [await losses('train'), await losses('test')];
+    await mlp.close();
+    const mean = (values: Float32Array) => values.reduce((sum, value) => sum + value, 0) / values.length;
+    const result = lossThresholdAttack(train, test);
+    console.log(
+      `membership inference on the MLP, 1000 train vs 1000 test digits: mean CE ${mean(train).toFixed(4)} vs ${mean(test).toFixed(4)}, AUC ${result.auc.toFixed(4)}, advantage ${result.advantage.toFixed(4)}`,
+    );
+    expect(mean(train)).toBeLessThan(mean(test));
+    expect(result.auc).toBeGreaterThan(0.5);
+    expect(result.advantage).toBeGreaterThan(0);
+  });
+});
+
+describe('attack registry', () => {
+  it('lists versioned modules with unique names, parameter schemas and access vectors', () => {
+    const names = BUILTIN_ATTACKS.map((module) => module.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const module of BUILTIN_ATTACKS) {
+      expect(module.version).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(module.reference.length).toBeGreaterThan(10);
+      expect(['white-box', 'score-based', 'decision-based']).toContain(module.access);
+      expect(module.params.safeParse({ epsilon: 0.1 }).success).toBe(true);
+      expect(module.params.safeParse({ epsilon: -1 }).success).toBe(false);
+    }
+    expect(attackByName('square').params.parse({ epsilon: 0.1 })).toMatchObject({
+      norm: 'linf',
+      queryBudget: 5000,
+    });
+    expect(() => attackByName('nope')).toThrow(TempestInputError);
+  });
+});
