@@ -14,11 +14,11 @@ import {
 } from '../core/attack/oracle';
 import { simba } from '../core/attack/simba';
 import { square, squareFraction } from '../core/attack/square';
-import { summarizeAttack } from '../core/attack/summary';
-import type { AttackBatchResult, AttackContext, AttackModule, AttackNorm } from '../core/attack/types';
+import { summarizeWithModel } from '../core/attack/summary';
+import type { AttackContext, AttackModule, AttackNorm } from '../core/attack/types';
 import { loadMnist } from '../core/data/mnist';
 import { deriveKey, sampleStream } from '../core/rng/keyed';
-import { argmaxRows, sliceSamples, type Tensor } from '../core/tensor/tensor';
+import { argmaxRows, sliceSamples } from '../core/tensor/tensor';
 
 const bounds = { min: 0, max: 1 };
 const contextFor = (seed: number, firstSampleIndex = 0): AttackContext => {
@@ -40,27 +40,6 @@ beforeAll(async () => {
 });
 afterAll(() => mlp.close());
 
-async function summarize(
-  batch: Tensor,
-  labels: Int32Array,
-  result: AttackBatchResult,
-  norm: AttackNorm,
-  epsilon: number,
-) {
-  return summarizeAttack({
-    clean: batch,
-    adversarial: result.adversarial,
-    labels,
-    cleanLogits: await mlp.logits(batch),
-    adversarialLogits: await mlp.logits(result.adversarial),
-    classes: mlp.classes,
-    queries: result.queries,
-    norm,
-    epsilon,
-    bounds,
-  });
-}
-
 /** Run a black-box attack on the first `count` digits; check budget, success and the threat model. */
 async function runBlackBox<P extends Record<string, unknown>>(
   module: AttackModule<P>,
@@ -76,7 +55,7 @@ async function runBlackBox<P extends Record<string, unknown>>(
     epsilon: number;
     queryBudget: number;
   };
-  const summary = await summarize(batch, labels, result, norm, epsilon);
+  const summary = await summarizeWithModel(mlp, batch, labels, result, { norm, epsilon, bounds });
   expect(summary.queries.max).toBeLessThanOrEqual(queryBudget);
   expect(summary.successes).toBeGreaterThan(0);
   // What the attack reported as successful, the model confirms (and nothing else).
@@ -196,8 +175,9 @@ describe('AutoAttack-style ensemble', () => {
       gradients,
       contextFor(3),
     );
-    const ensembleSummary = await summarize(batch, labels, ensemble, 'linf', epsilon);
-    const firstSummary = await summarize(batch, labels, first, 'linf', epsilon);
+    const threat = { norm: 'linf', epsilon, bounds } as const;
+    const ensembleSummary = await summarizeWithModel(mlp, batch, labels, ensemble, threat);
+    const firstSummary = await summarizeWithModel(mlp, batch, labels, first, threat);
     console.log(
       `ensemble Linf eps ${epsilon} on 10 digits: robust ${ensembleSummary.robustAccuracy} (APGD-CE alone ${firstSummary.robustAccuracy}), queries mean ${ensembleSummary.queries.mean.toFixed(1)} max ${ensembleSummary.queries.max}`,
     );

@@ -10,7 +10,7 @@ import {
   type OrtLogitsOracle,
 } from '../core/attack/oracle';
 import { fgsm, pgd } from '../core/attack/pgd';
-import { summarizeAttack, type AttackSummary } from '../core/attack/summary';
+import { summarizeWithModel, type AttackSummary } from '../core/attack/summary';
 import type { AttackBatchResult, AttackContext, ModelOracle } from '../core/attack/types';
 import { loadMnist } from '../core/data/mnist';
 import { buildLinearModel } from '../core/model/onnx-builder';
@@ -28,20 +28,8 @@ let mlp: OrtLogitsOracle;
 let gradients: ModelOracle;
 const digits = loadMnist('test', 50);
 
-async function summary(batch: Tensor, labels: Int32Array, result: AttackBatchResult, epsilon: number) {
-  return summarizeAttack({
-    clean: batch,
-    adversarial: result.adversarial,
-    labels,
-    cleanLogits: await mlp.logits(batch),
-    adversarialLogits: await mlp.logits(result.adversarial),
-    classes: mlp.classes,
-    queries: result.queries,
-    norm: 'linf',
-    epsilon,
-    bounds,
-  });
-}
+const summary = (batch: Tensor, labels: Int32Array, result: AttackBatchResult, epsilon: number) =>
+  summarizeWithModel(mlp, batch, labels, result, { norm: 'linf', epsilon, bounds });
 
 beforeAll(async () => {
   mlp = await createOrtLogitsOracle(

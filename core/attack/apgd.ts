@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { batchStreams, finishAttack, rankedClass } from './batch';
-import { gradientAscent, runAscentAttack, type AscentSettings } from './gradient-ascent';
-import { budgetedOracle } from './oracle';
-import { EpsilonParam, NormParam, QueryBudgetParam, requireMatchingBatch } from './params';
+import { batchStreams, finishAttack, oracleForBatch, rankedClass } from './batch';
+import { gradientAscent, initialOutcome, runAscentAttack, type AscentSettings } from './gradient-ascent';
+import { QueryBudgetParam, threatModelShape } from './params';
 import type { AttackModule } from './types';
 
 /**
@@ -18,8 +17,7 @@ import type { AttackModule } from './types';
 
 const ApgdParams = z
   .object({
-    norm: NormParam.default('linf'),
-    epsilon: EpsilonParam,
+    ...threatModelShape(),
     steps: z.number().int().positive().max(10_000).default(100),
     restarts: z.number().int().positive().max(100).default(1),
     queryBudget: QueryBudgetParam.optional(),
@@ -72,12 +70,13 @@ export const apgdTargeted: AttackModule<ApgdTargetedParams> = {
   access: 'white-box',
   params: ApgdTargetedParams,
   async run(batch, labels, params, model, context) {
-    requireMatchingBatch(batch, model);
+    const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
-    const oracle = budgetedOracle(model, count, params.queryBudget);
+
     const all = Array.from({ length: count }, (_, i) => i);
     const clean = await oracle.logits(batch, all);
-    const outcome = { adversarial: batch.data.slice(), success: new Uint8Array(count) };
+    // Unsuccessful samples keep the point of highest targeted loss over all targets.
+    const outcome = initialOutcome(batch);
     // A sample the model already gets wrong is fooled at its clean input.
     all.forEach((i) => {
       if (rankedClass(clean, i, oracle.classes, 1) !== labels[i]) outcome.success[i] = 1;
@@ -97,6 +96,6 @@ export const apgdTargeted: AttackModule<ApgdTargetedParams> = {
         streams,
       );
     }
-    return finishAttack(batch, outcome.adversarial, outcome.success, oracle);
+    return finishAttack(batch, outcome.adversarial, outcome.success, oracle, { keepUnsuccessful: true });
   },
 };

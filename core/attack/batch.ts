@@ -1,7 +1,7 @@
 import type { PhiloxStream } from '../rng/philox';
 import { argmaxRows, makeTensor, sampleSize, type Tensor } from '../tensor/tensor';
-import type { BudgetedOracle } from './oracle';
-import type { AttackBatchResult, AttackContext } from './types';
+import { budgetedOracle, type BudgetedOracle } from './oracle';
+import type { AttackBatchResult, AttackContext, ModelOracle } from './types';
 
 /**
  * Bookkeeping every attack shares: per-sample views of a batch, success tests, per-sample random
@@ -49,20 +49,29 @@ export function aliveSamples(success: Uint8Array, oracle: BudgetedOracle, needed
   return alive;
 }
 
-/** Successful samples get their adversarial input, the others the clean input. */
+/**
+ * The attack's result. Successful samples get their adversarial input; the others the clean input,
+ * or with `keepUnsuccessful` what the attack left in `adversarial` (gradient attacks: the
+ * highest-loss point, inside the ball).
+ */
 export function finishAttack(
   batch: Tensor,
   adversarial: Float32Array,
   success: Uint8Array,
   oracle: BudgetedOracle,
-  targets?: Int32Array,
+  options: { readonly targets?: Int32Array; readonly keepUnsuccessful?: boolean } = {},
 ): AttackBatchResult {
   const size = sampleSize(batch);
-  const output = makeTensor(batch.dims, batch.data.slice());
+  const output = makeTensor(batch.dims, options.keepUnsuccessful ? adversarial.slice() : batch.data.slice());
   for (let i = 0; i < success.length; i++) {
     if (success[i]) output.data.set(sampleView(adversarial, size, i), i * size);
   }
-  return { adversarial: output, queries: oracle.queries.slice(), success: success.slice(), targets };
+  return {
+    adversarial: output,
+    queries: oracle.queries.slice(),
+    success: success.slice(),
+    targets: options.targets,
+  };
 }
 
 /** Targets from clean logits: the class ranked `rank` (1 = top) by the model, as APGD-T picks them. */
@@ -71,4 +80,18 @@ export function rankedClass(logits: Float32Array, row: number, classes: number, 
     (a, b) => logits[row * classes + b] - logits[row * classes + a] || a - b,
   );
   return order[rank - 1];
+}
+
+/**
+ * The budgeted oracle of one attack run on `batch`, after checking that the batch's samples are
+ * what the model takes (a mismatch is the caller's error, caught before any query).
+ */
+export function oracleForBatch(batch: Tensor, model: ModelOracle, budget?: number): BudgetedOracle {
+  const expected = model.sampleDims.reduce((product, dim) => product * dim, 1);
+  if (sampleSize(batch) !== expected) {
+    throw new Error(
+      `attack batch samples have ${sampleSize(batch)} values but the model takes [${model.sampleDims.join(', ')}]`,
+    );
+  }
+  return budgetedOracle(model, batch.dims[0], budget);
 }

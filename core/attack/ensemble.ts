@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { makeTensor, sampleSize, type Tensor } from '../tensor/tensor';
-import { isAdversarial, sampleView } from './batch';
+import { isAdversarial, oracleForBatch, sampleView } from './batch';
 import { apgdCe, apgdTargeted } from './apgd';
-import { budgetedOracle } from './oracle';
-import { EpsilonParam, NormParam, requireMatchingBatch } from './params';
+import { threatModelShape } from './params';
 import { square } from './square';
 import type { AttackBatchResult, AttackContext, AttackModule, ModelOracle } from './types';
 
@@ -24,8 +23,7 @@ import type { AttackBatchResult, AttackContext, AttackModule, ModelOracle } from
 
 const AutoAttackParams = z
   .object({
-    norm: NormParam.default('linf'),
-    epsilon: EpsilonParam,
+    ...threatModelShape(),
     steps: z.number().int().positive().max(10_000).default(100),
     targetClasses: z.number().int().positive().default(9),
     squareQueries: z.number().int().positive().default(5000),
@@ -103,10 +101,10 @@ export const autoAttack: AttackModule<AutoAttackParams> = {
   access: 'white-box',
   params: AutoAttackParams,
   async run(batch, labels, params, model, context) {
-    requireMatchingBatch(batch, model);
+    const oracle = oracleForBatch(batch, model);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-    const oracle = budgetedOracle(model, count);
+
     const all = Array.from({ length: count }, (_, i) => i);
     const cleanLogits = await oracle.logits(batch, all);
     const queries = oracle.queries.slice();

@@ -1,10 +1,18 @@
 import type { PhiloxStream } from '../rng/philox';
 import { sampleSize, type Tensor } from '../tensor/tensor';
-import { aliveSamples, batchStreams, finishAttack, isAdversarial, sampleView, stackRows } from './batch';
+import {
+  aliveSamples,
+  batchStreams,
+  finishAttack,
+  isAdversarial,
+  oracleForBatch,
+  sampleView,
+  stackRows,
+} from './batch';
 import { isTargeted } from './losses';
 import { ascentDirection, projectInPlace, randomStartInPlace } from './norms';
-import { budgetedOracle, type BudgetedOracle } from './oracle';
-import { chooseTargets, requireMatchingBatch, type TargetChoice } from './params';
+import type { BudgetedOracle } from './oracle';
+import { chooseTargets, type TargetChoice } from './params';
 import type { AttackBatchResult, AttackContext, AttackLoss, AttackNorm, ModelOracle } from './types';
 
 /**
@@ -27,7 +35,12 @@ import type { AttackBatchResult, AttackContext, AttackLoss, AttackNorm, ModelOra
  * Every sample has its own state (step size, checkpoint counters, best point) and its own random
  * stream; only the oracle calls are batched. A sample stops at its first successful iterate, which
  * becomes its adversarial: robust accuracy only asks whether one exists, and stopping saves
- * queries. Restarts run only on samples not yet fooled (AutoAttack does the same).
+ * queries. Restarts run only on samples not yet fooled (AutoAttack does the same); a sample never
+ * fooled gets its highest-loss iterate over all restarts (still in the ball, still correctly
+ * classified), so downstream metrics can see how close it came.
+ *
+ * Deviation noted: condition (2) is not tested at the first checkpoint (the step counts as
+ * "reduced" before it), as in the authors' implementation; the paper's text would test it.
  */
 
 export type StepRule =
@@ -59,9 +72,22 @@ export interface AscentGoal {
 }
 
 export interface AscentOutcome {
-  /** Flat batch holding the first successful iterate of each successful sample (others: clean). */
+  /**
+   * Flat batch: the first successful iterate of each successful sample; for the others the
+   * iterate of highest loss over all restarts (clean until evaluated).
+   */
   readonly adversarial: Float32Array;
   readonly success: Uint8Array;
+  /** Highest loss seen per unsuccessful sample. */
+  readonly bestLoss: Float64Array;
+}
+
+export function initialOutcome(batch: Tensor): AscentOutcome {
+  return {
+    adversarial: batch.data.slice(),
+    success: new Uint8Array(batch.dims[0]),
+    bestLoss: new Float64Array(batch.dims[0]).fill(-Infinity),
+  };
 }
 
 /**
@@ -102,10 +128,7 @@ export async function gradientAscent(
   oracle: BudgetedOracle,
   context: AttackContext,
   settings: AscentSettings,
-  outcome: AscentOutcome = {
-    adversarial: batch.data.slice(),
-    success: new Uint8Array(batch.dims[0]),
-  },
+  outcome: AscentOutcome = initialOutcome(batch),
   streams: readonly PhiloxStream[] = batchStreams(context, batch.dims[0]),
 ): Promise<AscentOutcome> {
   const size = sampleSize(batch);
@@ -142,6 +165,9 @@ export async function gradientAscent(
       const target = goal.successTargets ? goal.successTargets[i] : -1;
       if (isAdversarial(result.logits, row, oracle.classes, goal.labels[i], target)) {
         outcome.success[i] = 1;
+        outcome.adversarial.set(state.x, i * size);
+      } else if (state.loss > outcome.bestLoss[i]) {
+        outcome.bestLoss[i] = state.loss;
         outcome.adversarial.set(state.x, i * size);
       }
     });
@@ -242,8 +268,7 @@ export async function runAscentAttack(
   settings: AscentSettings,
   options: { readonly target?: TargetChoice; readonly queryBudget?: number },
 ): Promise<AttackBatchResult> {
-  requireMatchingBatch(batch, model);
-  const oracle = budgetedOracle(model, batch.dims[0], options.queryBudget);
+  const oracle = oracleForBatch(batch, model, options.queryBudget);
   const targets = isTargeted(settings.loss)
     ? await chooseTargets(batch, oracle, options.target ?? 'least-likely')
     : undefined;
@@ -254,5 +279,8 @@ export async function runAscentAttack(
     context,
     settings,
   );
-  return finishAttack(batch, outcome.adversarial, outcome.success, oracle, targets);
+  return finishAttack(batch, outcome.adversarial, outcome.success, oracle, {
+    targets,
+    keepUnsuccessful: true,
+  });
 }

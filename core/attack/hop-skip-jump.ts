@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { PhiloxStream } from '../rng/philox';
 import { sampleSize } from '../tensor/tensor';
-import { batchStreams, finishAttack, isAdversarial, sampleView } from './batch';
+import { batchStreams, finishAttack, isAdversarial, oracleForBatch, sampleView } from './batch';
 import { distance, standardNormal, withinEpsilon, type Bounds } from './norms';
-import { budgetedOracle } from './oracle';
-import { EpsilonParam, NormParam, QueryBudgetParam, requireMatchingBatch } from './params';
+import { QueryBudgetParam, threatModelShape } from './params';
 import { QueryBatcher } from './query-batcher';
 import type { AttackModule, AttackNorm } from './types';
 
@@ -29,8 +28,7 @@ import type { AttackModule, AttackNorm } from './types';
 
 const HopSkipJumpParams = z
   .object({
-    norm: NormParam.default('l2'),
-    epsilon: EpsilonParam,
+    ...threatModelShape('l2'),
     queryBudget: QueryBudgetParam.default(1000),
     iterations: z.number().int().positive().max(10_000).default(64),
     /** B_0, probes of the first gradient estimate. */
@@ -77,10 +75,10 @@ export const hopSkipJump: AttackModule<HopSkipJumpParams> = {
   access: 'decision-based',
   params: HopSkipJumpParams,
   async run(batch, labels, params, model, context) {
-    requireMatchingBatch(batch, model);
+    const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-    const oracle = budgetedOracle(model, count, params.queryBudget);
+
     const streams = batchStreams(context, count);
     const { norm, epsilon } = params;
     const bounds = context.bounds;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sampleSize, type Tensor } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { rankedClass } from './batch';
 import type { BudgetedOracle } from './oracle';
 
@@ -10,6 +10,11 @@ import type { BudgetedOracle } from './oracle';
 
 export const NormParam = z.enum(['linf', 'l2']);
 export const EpsilonParam = z.number().nonnegative().finite();
+
+/** The threat model every attack takes: the norm (with the attack's natural default) and eps. */
+export function threatModelShape(defaultNorm: 'linf' | 'l2' = 'linf') {
+  return { norm: NormParam.default(defaultNorm), epsilon: EpsilonParam };
+}
 /** Per-sample query budget; white-box attacks accept one too (each gradient counts one). */
 export const QueryBudgetParam = z.number().int().positive();
 export const LossParam = z.enum(['ce', 'dlr', 'ce-targeted', 'dlr-targeted']);
@@ -43,14 +48,4 @@ export async function chooseTargets(
   );
   const rank = choice === 'runner-up' ? 2 : classes;
   return Int32Array.from({ length: count }, (_, i) => rankedClass(logits, i, classes, rank));
-}
-
-/** Shared guard: a batch whose sample size does not match the oracle's model. */
-export function requireMatchingBatch(batch: Tensor, oracle: { sampleDims: readonly number[] }): void {
-  const expected = oracle.sampleDims.reduce((product, dim) => product * dim, 1);
-  if (sampleSize(batch) !== expected) {
-    throw new Error(
-      `attack batch samples have ${sampleSize(batch)} values but the model takes [${oracle.sampleDims.join(', ')}]`,
-    );
-  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runAscentAttack } from './gradient-ascent';
-import { EpsilonParam, LossParam, NormParam, QueryBudgetParam, TargetParam } from './params';
+import { LossParam, QueryBudgetParam, TargetParam, threatModelShape } from './params';
 import type { AttackModule } from './types';
 
 /**
@@ -18,8 +18,7 @@ import type { AttackModule } from './types';
 
 const PgdParams = z
   .object({
-    norm: NormParam.default('linf'),
-    epsilon: EpsilonParam,
+    ...threatModelShape(),
     steps: z.number().int().positive().max(10_000).default(40),
     restarts: z.number().int().positive().max(100).default(1),
     randomStart: z.boolean().default(true),
@@ -64,8 +63,7 @@ export const pgd: AttackModule<PgdParams> = {
 
 const FgsmParams = z
   .object({
-    norm: NormParam.default('linf'),
-    epsilon: EpsilonParam,
+    ...threatModelShape(),
     loss: LossParam.default('ce'),
     target: TargetParam.optional(),
   })

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { sampleSize } from '../tensor/tensor';
-import { aliveSamples, batchStreams, finishAttack, isAdversarial, sampleView, stackRows } from './batch';
-import { budgetedOracle } from './oracle';
-import { EpsilonParam, NormParam, QueryBudgetParam, requireMatchingBatch } from './params';
+import {
+  aliveSamples,
+  batchStreams,
+  finishAttack,
+  isAdversarial,
+  oracleForBatch,
+  sampleView,
+  stackRows,
+} from './batch';
+import { QueryBudgetParam, threatModelShape } from './params';
 import type { AttackModule } from './types';
 
 /**
@@ -20,8 +27,7 @@ import type { AttackModule } from './types';
 
 const SimbaParams = z
   .object({
-    norm: NormParam.default('l2'),
-    epsilon: EpsilonParam,
+    ...threatModelShape('l2'),
     /** Step a per coordinate (the paper uses 0.2 for the pixel basis). */
     stepSize: z.number().positive().default(0.2),
     queryBudget: QueryBudgetParam.default(1000),
@@ -45,10 +51,10 @@ export const simba: AttackModule<SimbaParams> = {
   access: 'score-based',
   params: SimbaParams,
   async run(batch, labels, params, model, context) {
-    requireMatchingBatch(batch, model);
+    const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-    const oracle = budgetedOracle(model, count, params.queryBudget);
+
     const streams = batchStreams(context, count);
     const step = params.norm === 'linf' ? Math.min(params.stepSize, params.epsilon) : params.stepSize;
     const { min, max } = context.bounds;

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import type { PhiloxStream } from '../rng/philox';
 import { sampleSize, type Tensor } from '../tensor/tensor';
-import { aliveSamples, batchStreams, finishAttack, isAdversarial, sampleView, stackRows } from './batch';
+import {
+  aliveSamples,
+  batchStreams,
+  finishAttack,
+  isAdversarial,
+  oracleForBatch,
+  sampleView,
+  stackRows,
+} from './batch';
 import { projectInPlace, type Bounds } from './norms';
-import { budgetedOracle, type BudgetedOracle } from './oracle';
-import { EpsilonParam, NormParam, QueryBudgetParam, requireMatchingBatch } from './params';
+import type { BudgetedOracle } from './oracle';
+import { QueryBudgetParam, threatModelShape } from './params';
 import type { AttackContext, AttackModule, AttackNorm } from './types';
 
 /**
@@ -28,8 +36,7 @@ import type { AttackContext, AttackModule, AttackNorm } from './types';
 
 const SquareParams = z
   .object({
-    norm: NormParam.default('linf'),
-    epsilon: EpsilonParam,
+    ...threatModelShape(),
     queryBudget: QueryBudgetParam.default(5000),
     /** Initial fraction of pixels changed per iteration. */
     pInit: z.number().positive().max(1).default(0.8),
@@ -159,17 +166,28 @@ function initialPoint(
   return point;
 }
 
-function linfProposal(
-  current: Float32Array,
-  clean: Float32Array,
-  shape: ImageShape,
-  side: number,
-  epsilon: number,
-  bounds: Bounds,
-  stream: PhiloxStream,
-): Float32Array {
-  const row = randomInteger(stream, shape.height - side);
-  const column = randomInteger(stream, shape.width - side);
+/** What a proposal starts from: the sample's current point and the window side of this iteration. */
+interface ProposalInput {
+  readonly current: Float32Array;
+  readonly clean: Float32Array;
+  readonly shape: ImageShape;
+  readonly side: number;
+  readonly epsilon: number;
+  readonly bounds: Bounds;
+  readonly stream: PhiloxStream;
+}
+
+/** Top-left corner of a uniformly placed side x side window. */
+function randomWindow({ shape, side, stream }: ProposalInput): { row: number; column: number } {
+  return {
+    row: randomInteger(stream, shape.height - side),
+    column: randomInteger(stream, shape.width - side),
+  };
+}
+
+function linfProposal(input: ProposalInput): Float32Array {
+  const { current, clean, shape, side, epsilon, bounds, stream } = input;
+  const { row, column } = randomWindow(input);
   const proposal = current.slice();
   // A window already at the drawn signs would waste a query: redraw a few times (as the paper's code does).
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -186,19 +204,10 @@ function linfProposal(
   return proposal;
 }
 
-function l2Proposal(
-  current: Float32Array,
-  clean: Float32Array,
-  shape: ImageShape,
-  side: number,
-  epsilon: number,
-  bounds: Bounds,
-  stream: PhiloxStream,
-): Float32Array {
-  const row = randomInteger(stream, shape.height - side);
-  const column = randomInteger(stream, shape.width - side);
-  const row2 = randomInteger(stream, shape.height - side);
-  const column2 = randomInteger(stream, shape.width - side);
+function l2Proposal(input: ProposalInput): Float32Array {
+  const { current, clean, shape, side, epsilon, bounds, stream } = input;
+  const { row, column } = randomWindow(input);
+  const { row: row2, column: column2 } = randomWindow(input);
   const delta = Float64Array.from(current, (value, i) => value - clean[i]);
   const imageNormSquared = delta.reduce((sum, value) => sum + value * value, 0);
   const inFirst = new Uint8Array(delta.length);
@@ -306,7 +315,15 @@ async function squareAttack(
     await evaluate(
       alive,
       alive.map((i) =>
-        propose(current[i], clean(i), shape, side, params.epsilon, context.bounds, streams[i]),
+        propose({
+          current: current[i],
+          clean: clean(i),
+          shape,
+          side,
+          epsilon: params.epsilon,
+          bounds: context.bounds,
+          stream: streams[i],
+        }),
       ),
     );
   }
@@ -321,8 +338,7 @@ export const square: AttackModule<SquareParams> = {
   access: 'score-based',
   params: SquareParams,
   async run(batch, labels, params, model, context) {
-    requireMatchingBatch(batch, model);
-    const oracle = budgetedOracle(model, batch.dims[0], params.queryBudget);
+    const oracle = oracleForBatch(batch, model, params.queryBudget);
     const { adversarial, success } = await squareAttack(batch, labels, params, oracle, context);
     return finishAttack(batch, adversarial, success, oracle);
   },

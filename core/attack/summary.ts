@@ -1,6 +1,6 @@
 import { argmaxRows, sampleSize, type Tensor } from '../tensor/tensor';
 import { distancesPerSample, withinEpsilon, type Bounds } from './norms';
-import type { AttackNorm } from './types';
+import type { AttackBatchResult, AttackNorm, ModelOracle } from './types';
 
 /**
  * What an attack did to one batch or cell, from the model's own predictions on the clean and the
@@ -146,4 +146,28 @@ export function summarizeAttack(input: AttackSummaryInput): AttackSummary {
     queries: statistic(input.queries),
     perturbation: { linf: statistic(pick(linf)), l2: statistic(pick(l2)) },
   };
+}
+
+/**
+ * Summarise an attack result by asking the model for the clean and adversarial logits (outside
+ * the attack's budget: this is the evaluation, not the attack).
+ */
+export async function summarizeWithModel(
+  model: ModelOracle,
+  batch: Tensor,
+  labels: Int32Array,
+  result: AttackBatchResult,
+  threat: { readonly norm: AttackNorm; readonly epsilon: number; readonly bounds: Bounds },
+): Promise<AttackSummary> {
+  return summarizeAttack({
+    clean: batch,
+    adversarial: result.adversarial,
+    labels,
+    cleanLogits: await model.logits(batch),
+    adversarialLogits: await model.logits(result.adversarial),
+    classes: model.classes,
+    queries: result.queries,
+    targets: result.targets,
+    ...threat,
+  });
 }

@@ -56,7 +56,10 @@ export interface AttackContext {
 
 /** What an attack returns for one batch; everything per sample. */
 export interface AttackBatchResult {
-  /** Adversarial inputs (the clean input where the attack gave up), same dims as the batch. */
+  /**
+   * Adversarial inputs, same dims as the batch: the clean input where the attack gave up, except
+   * that gradient attacks may return their highest-loss point (within eps, not fooling the model).
+   */
   readonly adversarial: Tensor;
   /** Model queries used per sample (forward or forward+backward passes counted as one each). */
   readonly queries: Uint32Array;
