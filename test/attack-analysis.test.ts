@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import {
   gradientMaskingWarnings,
@@ -10,10 +11,17 @@ import { lossesFromLogits } from '../core/attack/losses';
 import { lossThresholdAttack } from '../core/attack/membership';
 import { createFiniteDifferenceOracle, createOrtLogitsOracle } from '../core/attack/oracle';
 import { BUILTIN_ATTACKS, attackByName } from '../core/attack/registry';
-import { AttackValidityError, checkAdversarialValidity, summarizeAttack } from '../core/attack/summary';
+import { pgd } from '../core/attack/pgd';
+import { square } from '../core/attack/square';
+import {
+  AttackValidityError,
+  checkAdversarialValidity,
+  summarizeAttack,
+  summarizeWithModel,
+} from '../core/attack/summary';
 import { loadMnist } from '../core/data/mnist';
+import { deriveKey, sampleStream } from '../core/rng/keyed';
 import { TempestInputError } from '../core/errors';
-import { buildModel, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT } from '../core/model/onnx-builder';
 import { makeTensor } from '../core/tensor/tensor';
 
 const settings = { intraOpThreads: 1, interOpThreads: 1 };
@@ -123,46 +131,88 @@ describe('gradient-masking guard rails', () => {
     for (const warning of warnings) expect(warning.message.length).toBeGreaterThan(20);
   });
 
-  it('measures zero gradients: none for the example MLP, all for a model that rounds its input', async () => {
-    const digits = loadMnist('test', 4);
-    const mlp = await createOrtLogitsOracle(mlpBytes(), settings);
-    const smooth = await createFiniteDifferenceOracle(mlp).lossAndGradient!(
-      digits.inputs,
-      digits.labels,
-      'ce',
+  it('fire on a real input-quantising "defence" of the MLP and stay quiet on the plain MLP', async () => {
+    const count = 20;
+    const digits = loadMnist('test', count);
+    const epsilon = 0.2;
+    // The example MLP behind x -> Round(s x) / s: piecewise constant, a shattered-gradient
+    // "defence" (Athalye et al. 2018, sec. 4.1). With s = 255 / 63 the rounding steps fall
+    // halfway between 8-bit pixel levels, farther from every digit pixel than the
+    // finite-difference step, so the gradient at every clean digit is exactly zero.
+    const model = onnx.ModelProto.decode(mlpBytes());
+    const graph = model.graph!;
+    graph.node!.forEach(
+      (node) => (node.input = node.input!.map((name) => (name === 'input' ? 'quantised' : name))),
     );
-    expect(zeroGradientFraction(smooth.gradient, 4)).toBe(0);
-    await mlp.close();
-
-    // logits = Round(s x) W: piecewise constant in x, a shattered-gradient "defence". With
-    // s = 255 / 63 the rounding steps fall halfway between the 8-bit pixel levels, farther from
-    // every digit pixel than the finite-difference step.
-    const weight = Float32Array.from({ length: 784 * 10 }, (_, k) => ((k * 7919) % 13) / 13 - 0.5);
-    const rounding = buildModel({
-      inputs: [{ name: CLASSIFIER_INPUT, type: 'float32', shape: ['N', 1, 28, 28] }],
-      outputs: [{ name: CLASSIFIER_OUTPUT, type: 'float32', shape: ['N', 10] }],
-      initializers: [
-        { name: 'scale', dims: [], data: Float32Array.of(255 / 63) },
-        { name: 'shape', dims: [2], data: BigInt64Array.of(-1n, 784n) },
-        { name: 'weight', dims: [784, 10], data: weight },
-      ],
-      nodes: [
-        { opType: 'Mul', inputs: [CLASSIFIER_INPUT, 'scale'], outputs: ['scaled'] },
-        { opType: 'Round', inputs: ['scaled'], outputs: ['rounded'] },
-        { opType: 'Reshape', inputs: ['rounded', 'shape'], outputs: ['flat'] },
-        { opType: 'MatMul', inputs: ['flat', 'weight'], outputs: [CLASSIFIER_OUTPUT] },
-      ],
+    graph.initializer!.push({
+      name: 'scale',
+      dims: [],
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      floatData: [255 / 63],
     });
-    const masked = await createOrtLogitsOracle(rounding, settings);
-    const flat = await createFiniteDifferenceOracle(masked).lossAndGradient!(
-      digits.inputs,
-      digits.labels,
-      'ce',
+    graph.node!.unshift(
+      { opType: 'Mul', input: ['input', 'scale'], output: ['scaled'] },
+      { opType: 'Round', input: ['scaled'], output: ['rounded'] },
+      { opType: 'Div', input: ['rounded', 'scale'], output: ['quantised'] },
     );
-    const fraction = zeroGradientFraction(flat.gradient, 4);
-    await masked.close();
-    expect(fraction).toBe(1);
-    expect(gradientMaskingWarnings([], { zeroGradientFraction: fraction }).map((w) => w.code)).toEqual([
+    const evaluate = async (bytes: Uint8Array) => {
+      const logits = await createOrtLogitsOracle(bytes, settings);
+      const gradients = createFiniteDifferenceOracle(logits);
+      const context = {
+        streamFor: (index: number) => sampleStream(deriveKey({ test: 'guard-rails' }), index),
+        firstSampleIndex: 0,
+        bounds,
+      };
+      const threat = { norm: 'linf', epsilon, bounds } as const;
+      const white = await pgd.run(
+        digits.inputs,
+        digits.labels,
+        pgd.params.parse({ epsilon, steps: 5 }),
+        gradients,
+        context,
+      );
+      const black = await square.run(
+        digits.inputs,
+        digits.labels,
+        square.params.parse({ epsilon, queryBudget: 100 }),
+        logits,
+        context,
+      );
+      const atClean = await gradients.lossAndGradient!(digits.inputs, digits.labels, 'ce');
+      const results: EpsilonResult[] = [
+        {
+          attack: 'pgd',
+          access: 'white-box',
+          norm: 'linf',
+          epsilon,
+          robustAccuracy: (await summarizeWithModel(logits, digits.inputs, digits.labels, white, threat))
+            .robustAccuracy,
+        },
+        {
+          attack: 'square',
+          access: 'score-based',
+          norm: 'linf',
+          epsilon,
+          robustAccuracy: (await summarizeWithModel(logits, digits.inputs, digits.labels, black, threat))
+            .robustAccuracy,
+        },
+      ];
+      await logits.close();
+      const zero = zeroGradientFraction(atClean.gradient, count);
+      return { results, zero, warnings: gradientMaskingWarnings(results, { zeroGradientFraction: zero }) };
+    };
+
+    const plain = await evaluate(mlpBytes());
+    const masked = await evaluate(onnx.ModelProto.encode(model).finish());
+    console.log(
+      `Linf eps ${epsilon}, ${count} digits: plain MLP PGD ${plain.results[0].robustAccuracy} / Square ${plain.results[1].robustAccuracy} robust, zero gradients ${plain.zero}; ` +
+        `quantised MLP PGD ${masked.results[0].robustAccuracy} / Square ${masked.results[1].robustAccuracy} robust, zero gradients ${masked.zero}`,
+    );
+    expect(plain.zero).toBe(0);
+    expect(plain.warnings).toEqual([]);
+    expect(masked.zero).toBe(1);
+    expect(masked.warnings.map((warning) => warning.code).sort()).toEqual([
+      'black-box-stronger',
       'zero-gradients',
     ]);
   });
