@@ -9,6 +9,13 @@ import {
 } from '../core/attack/guard-rails';
 import { lossesFromLogits } from '../core/attack/losses';
 import { lossThresholdAttack } from '../core/attack/membership';
+import {
+  ascentDirection,
+  distance,
+  projectInPlace,
+  randomStartInPlace,
+  withinEpsilon,
+} from '../core/attack/norms';
 import { createFiniteDifferenceOracle, createOrtLogitsOracle } from '../core/attack/oracle';
 import { BUILTIN_ATTACKS, attackByName } from '../core/attack/registry';
 import { pgd } from '../core/attack/pgd';
@@ -96,6 +103,38 @@ describe('attack summary', () => {
   });
 });
 
+describe('Lp geometry', () => {
+  const stream = sampleStream(deriveKey({ test: 'norms' }), 0);
+  const clean = Float32Array.from({ length: 50 }, (_, i) => (i % 5) / 4);
+
+  it('projects onto the eps-ball intersected with the bounds', () => {
+    const far = Float32Array.from(clean, (value, i) => value + (i % 2 ? 3 : -3));
+    for (const norm of ['linf', 'l2'] as const) {
+      const point = far.slice();
+      projectInPlace(point, clean, norm, 0.5, bounds);
+      expect(distance(point, clean, norm)).toBeLessThanOrEqual(0.5 + 1e-6);
+      expect(point.every((value) => value >= 0 && value <= 1)).toBe(true);
+    }
+    const inside = Float32Array.from(clean, (value) => Math.min(1, value + 0.01));
+    const kept = inside.slice();
+    projectInPlace(kept, clean, 'l2', 1, bounds);
+    expect(kept).toEqual(inside);
+  });
+
+  it('draws random starts inside the ball and takes unit steepest-ascent steps', () => {
+    for (const norm of ['linf', 'l2'] as const) {
+      for (let draw = 0; draw < 50; draw++) {
+        const point = new Float32Array(clean.length);
+        randomStartInPlace(point, clean, norm, 0.3, bounds, stream);
+        expect(withinEpsilon(distance(point, clean, norm), 0.3)).toBe(true);
+      }
+    }
+    const direction = ascentDirection([3, -4, 0], 'l2', new Float64Array(3));
+    expect([...direction]).toEqual([0.6, -0.8, 0]);
+    expect([...ascentDirection([3, -4, 0], 'linf', new Float64Array(3))]).toEqual([1, -1, 0]);
+  });
+});
+
 describe('gradient-masking guard rails', () => {
   const curve = (attack: string, access: EpsilonResult['access'], values: number[]): EpsilonResult[] =>
     [0, 0.1, 0.2, 0.3, 0.5].map((epsilon, k) => ({
@@ -167,7 +206,7 @@ describe('gradient-masking guard rails', () => {
       const white = await pgd.run(
         digits.inputs,
         digits.labels,
-        pgd.params.parse({ epsilon, steps: 5 }),
+        pgd.params.parse({ epsilon, steps: 3 }),
         gradients,
         context,
       );

@@ -164,6 +164,42 @@ describe('FGSM, PGD and APGD on the example MLP with real MNIST digits', () => {
     console.log('robust accuracy at Linf eps 0.08 on 12 digits:', rates);
   });
 
+  it('L2 PGD and APGD stay in the L2 ball and break digits', async () => {
+    const batch = sliceSamples(digits.inputs, 40, 50);
+    const labels = digits.labels.subarray(40, 50);
+    const threat = { norm: 'l2', epsilon: 1.5, bounds } as const;
+    const context = contextFor(9, 40);
+    const robust: Record<string, number> = {};
+    for (const [name, result] of [
+      [
+        'pgd',
+        await pgd.run(
+          batch,
+          labels,
+          pgd.params.parse({ norm: 'l2', epsilon: 1.5, steps: 5 }),
+          gradients,
+          context,
+        ),
+      ],
+      [
+        'apgd-ce',
+        await apgdCe.run(
+          batch,
+          labels,
+          apgdCe.params.parse({ norm: 'l2', epsilon: 1.5, steps: 5 }),
+          gradients,
+          context,
+        ),
+      ],
+    ] as const) {
+      const s = await summarizeWithModel(mlp, batch, labels, result, threat);
+      robust[name] = s.robustAccuracy;
+      expect(s.robustAccuracy).toBeLessThan(s.cleanAccuracy);
+      expect(s.perturbation.l2.max).toBeLessThanOrEqual(1.5 * (1 + 1e-5));
+    }
+    console.log('robust accuracy at L2 eps 1.5 on 10 digits:', robust);
+  });
+
   it('places APGD checkpoints at ceil(p_j N) of the paper', () => {
     expect(apgdCheckpoints(100)).toEqual([22, 41, 57, 70, 80, 87, 93, 99]);
     expect(apgdCheckpoints(10)).toEqual([3, 5, 6, 7, 8, 9, 10]);
