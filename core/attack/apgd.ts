@@ -72,7 +72,6 @@ export const apgdTargeted: AttackModule<ApgdTargetedParams> = {
   async run(batch, labels, params, model, context) {
     const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
-
     const all = Array.from({ length: count }, (_, i) => i);
     const clean = await oracle.logits(batch, all);
     // Unsuccessful samples keep the point of highest targeted loss over all targets.

@@ -104,7 +104,6 @@ export const autoAttack: AttackModule<AutoAttackParams> = {
     const oracle = oracleForBatch(batch, model);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-
     const all = Array.from({ length: count }, (_, i) => i);
     const cleanLogits = await oracle.logits(batch, all);
     const queries = oracle.queries.slice();

@@ -78,7 +78,6 @@ export const hopSkipJump: AttackModule<HopSkipJumpParams> = {
     const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-
     const streams = batchStreams(context, count);
     const { norm, epsilon } = params;
     const bounds = context.bounds;

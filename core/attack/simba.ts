@@ -54,7 +54,6 @@ export const simba: AttackModule<SimbaParams> = {
     const oracle = oracleForBatch(batch, model, params.queryBudget);
     const count = batch.dims[0];
     const size = sampleSize(batch);
-
     const streams = batchStreams(context, count);
     const step = params.norm === 'linf' ? Math.min(params.stepSize, params.epsilon) : params.stepSize;
     const { min, max } = context.bounds;
