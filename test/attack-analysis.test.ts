@@ -310,4 +310,37 @@ describe('attack registry', () => {
     });
     expect(() => attackByName('nope')).toThrow(TempestInputError);
   });
+
+  it('every registered attack runs on the example MLP with valid adversarials and counted queries', async () => {
+    const { inputs, labels } = loadMnist('test', 3);
+    const mlp = await createOrtLogitsOracle(mlpBytes(), settings);
+    const gradients = createFiniteDifferenceOracle(mlp);
+    const key = deriveKey({ test: 'registry' });
+    const context = { streamFor: (index: number) => sampleStream(key, index), firstSampleIndex: 0, bounds };
+    const small: Record<string, Record<string, unknown>> = {
+      fgsm: {},
+      pgd: { steps: 2 },
+      'apgd-ce': { steps: 2 },
+      'apgd-dlr': { steps: 2 },
+      'apgd-t': { steps: 2, targetClasses: 2 },
+      square: { queryBudget: 20 },
+      simba: { norm: 'linf', queryBudget: 20 },
+      'hop-skip-jump': { norm: 'linf', queryBudget: 40, initialProbes: 5, iterations: 2 },
+      'autoattack-standard': { steps: 2, targetClasses: 2, squareQueries: 20 },
+    };
+    expect(Object.keys(small).sort()).toEqual(BUILTIN_ATTACKS.map((module) => module.name).sort());
+    for (const module of BUILTIN_ATTACKS) {
+      const params = module.params.parse({ epsilon: 0.1, ...small[module.name] }) as { norm: 'linf' | 'l2' };
+      const oracle = module.access === 'white-box' ? gradients : mlp;
+      const result = await module.run(inputs, labels, params, oracle, context);
+      const summary = await summarizeWithModel(mlp, inputs, labels, result, {
+        norm: params.norm,
+        epsilon: 0.1,
+        bounds,
+      });
+      expect(summary.queries.max, module.name).toBeGreaterThan(0);
+      expect(result.adversarial.dims).toEqual(inputs.dims);
+    }
+    await mlp.close();
+  });
 });
