@@ -223,6 +223,29 @@ describe('FGSM, PGD and APGD on the example MLP with real MNIST digits', () => {
     );
   });
 
+  it('PGD restarts only add successes: the first restart is the single run', async () => {
+    const batch = sliceSamples(digits.inputs, 0, 12);
+    const labels = digits.labels.subarray(0, 12);
+    const run = (restarts: number) =>
+      pgd.run(
+        batch,
+        labels,
+        pgd.params.parse({ epsilon: 0.05, steps: 3, restarts }),
+        gradients,
+        contextFor(10),
+      );
+    const [once, thrice] = [await run(1), await run(3)];
+    const count = (result: AttackBatchResult) => result.success!.reduce((sum, flag) => sum + flag, 0);
+    once.success!.forEach((flag, i) => {
+      if (flag) expect(thrice.success![i]).toBe(1);
+    });
+    console.log(
+      `PGD-3 Linf eps 0.05 on 12 digits: ${count(once)} fooled with 1 restart, ${count(thrice)} with 3`,
+    );
+    expect(count(thrice)).toBeGreaterThanOrEqual(count(once));
+    expect(Math.max(...thrice.queries)).toBeLessThanOrEqual(3 * 4);
+  });
+
   it('white-box attacks honour a query budget', async () => {
     const batch = sliceSamples(digits.inputs, 0, 6);
     const labels = digits.labels.subarray(0, 6);
