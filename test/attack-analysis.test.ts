@@ -326,6 +326,7 @@ describe('attack registry', () => {
       square: { queryBudget: 20 },
       simba: { norm: 'linf', queryBudget: 20 },
       'hop-skip-jump': { norm: 'linf', queryBudget: 40, initialProbes: 5, iterations: 2 },
+      'carlini-wagner-l2': { steps: 2, searchSteps: 1 },
       'autoattack-standard': { steps: 2, targetClasses: 2, squareQueries: 20 },
     };
     expect(Object.keys(small).sort()).toEqual(BUILTIN_ATTACKS.map((module) => module.name).sort());

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apgdCe, apgdDlr, apgdTargeted } from '../core/attack/apgd';
+import { carliniWagnerL2 } from '../core/attack/carlini-wagner';
 import { apgdCheckpoints } from '../core/attack/gradient-ascent';
 import { lossFromLogits } from '../core/attack/losses';
 import {
@@ -198,6 +199,40 @@ describe('FGSM, PGD and APGD on the example MLP with real MNIST digits', () => {
       expect(s.perturbation.l2.max).toBeLessThanOrEqual(1.5 * (1 + 1e-5));
     }
     console.log('robust accuracy at L2 eps 1.5 on 10 digits:', robust);
+  });
+
+  it('Carlini-Wagner L2 finds misclassified points within eps; its margin gradient is exact', async () => {
+    const batch = sliceSamples(digits.inputs, 0, 6);
+    const labels = digits.labels.subarray(0, 6);
+    const params = carliniWagnerL2.params.parse({
+      epsilon: 1.5,
+      steps: 10,
+      searchSteps: 2,
+      learningRate: 0.1,
+      initialConstant: 1,
+    });
+    const result = await carliniWagnerL2.run(batch, labels, params, gradients, contextFor(11));
+    const s = await summarizeWithModel(mlp, batch, labels, result, { norm: 'l2', epsilon: 1.5, bounds });
+    console.log(
+      `CW-L2 (10 Adam steps x 2 searches) on 6 digits: ${s.successes} fooled within L2 1.5, L2 mean ${s.perturbation.l2.mean.toFixed(3)}, queries max ${s.queries.max}`,
+    );
+    expect(s.successes).toBeGreaterThan(1);
+    expect([...s.success]).toEqual([...result.success!]);
+    expect(s.queries.max).toBeLessThanOrEqual(2 * 10 * 2);
+
+    // grad CE(y) + grad CE-targeted(t) = grad (z_t - z_y) = W[:, t] - W[:, y] for a linear model.
+    const weight = [
+      [1, -2, 0],
+      [0.5, 3, 1],
+      [-1, 1, 2],
+    ];
+    const linear = await createOrtLogitsOracle(buildLinearModel(weight, [0.2, -0.1, 0]), settings);
+    const oracle = createFiniteDifferenceOracle(linear);
+    const x = makeTensor([1, 3], Float32Array.from([0.3, 0.6, 0.1]));
+    const ce = await oracle.lossAndGradient!(x, Int32Array.of(0), 'ce');
+    const towards = await oracle.lossAndGradient!(x, Int32Array.of(0), 'ce-targeted', Int32Array.of(2));
+    weight.forEach((row, j) => expect(ce.gradient[j] + towards.gradient[j]).toBeCloseTo(row[2] - row[0], 3));
+    await linear.close();
   });
 
   it('places APGD checkpoints at ceil(p_j N) of the paper', () => {

@@ -1,5 +1,6 @@
 import { TempestInputError } from '../errors';
 import { apgdCe, apgdDlr, apgdTargeted } from './apgd';
+import { carliniWagnerL2 } from './carlini-wagner';
 import { autoAttack } from './ensemble';
 import { hopSkipJump } from './hop-skip-jump';
 import { fgsm, pgd } from './pgd';
@@ -20,6 +21,7 @@ export const BUILTIN_ATTACKS: readonly AttackModule[] = [
   square,
   simba,
   hopSkipJump,
+  carliniWagnerL2,
   autoAttack,
 ];
 
