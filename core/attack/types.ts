@@ -56,10 +56,20 @@ export interface AttackContext {
 
 /** What an attack returns for one batch; everything per sample. */
 export interface AttackBatchResult {
-  /** Adversarial inputs (the clean input where the attack gave up), same dims as the batch. */
+  /**
+   * Adversarial inputs, same dims as the batch: the clean input where the attack gave up, except
+   * that gradient attacks may return their highest-loss point (within eps, not fooling the model).
+   */
   readonly adversarial: Tensor;
   /** Model queries used per sample (forward or forward+backward passes counted as one each). */
   readonly queries: Uint32Array;
+  /**
+   * 1 where the attack itself saw the model fooled (per the attack's own criterion); optional so
+   * user attacks need not report it. Summaries recompute success from the model's predictions.
+   */
+  readonly success?: Uint8Array;
+  /** Target class per sample, for attacks whose success is reaching a target. */
+  readonly targets?: Int32Array;
 }
 
 /**
