@@ -394,7 +394,7 @@ function acceptsTcp(port: number): Promise<boolean> {
   });
 }
 
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
