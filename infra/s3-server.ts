@@ -4,7 +4,9 @@ import { closeSync, existsSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { packageRoot } from '../core/package-root';
+import { createS3Client } from '../core/store/s3-client';
 import { findFreePort } from './dev-server';
 import { firstLine } from './temporal-cli';
 
@@ -233,20 +235,27 @@ function stopOnExit(child: ChildProcess): void {
   child.once('exit', () => process.removeListener('exit', kill));
 }
 
+/** A plain client of the server (with its credentials), for setting up what a store expects to exist. */
+export function s3ClientFor(
+  server: S3Server,
+  credentials: S3ServerCredentials = server.credentials,
+): S3Client {
+  return createS3Client(server.endpoint, { credentials });
+}
+
+export async function createBucket(server: S3Server, bucket: string): Promise<void> {
+  const client = s3ClientFor(server);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+}
+
 /** `node dist/infra/s3-server.js [bucket...]`: a local S3 server for trying Tempest's S3 store by hand. */
 async function main(buckets: readonly string[]): Promise<void> {
   const server = await startS3Server();
-  for (const bucket of buckets) {
-    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const client = new S3Client({
-      endpoint: server.endpoint,
-      forcePathStyle: true,
-      region: server.region,
-      credentials: server.credentials,
-    });
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    client.destroy();
-  }
+  for (const bucket of buckets) await createBucket(server, bucket);
   console.log(
     `moto S3 server (pid ${server.pid}) on ${server.endpoint}; buckets: ${buckets.join(', ') || 'none'}`,
   );

@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 /** Attempts per request inside the SDK (standard mode: exponential backoff with jitter). */
 const SDK_MAX_ATTEMPTS = 4;
@@ -17,9 +17,13 @@ export function s3EndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string 
  * SDK's default provider chain (environment, shared config and credentials files, SSO, instance
  * roles). A custom endpoint (MinIO-like servers, moto, Ceph) gets path-style addressing, since
  * such servers rarely resolve bucket subdomains, and us-east-1 as the signing region when none
- * is set in the environment.
+ * is set in the environment. Explicit `credentials` bypass the provider chain (tests, tools).
  */
-export function createS3Client(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): S3Client {
+export function createS3Client(
+  endpoint: string | undefined,
+  options: { env?: NodeJS.ProcessEnv; credentials?: S3ClientConfig['credentials'] } = {},
+): S3Client {
+  const env = options.env ?? process.env;
   // The SDK warns on Node < 22 that versions published after January 2027 will need it; ours is
   // pinned, so the warning would only add noise to every run's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -27,6 +31,7 @@ export function createS3Client(endpoint: string | undefined, env: NodeJS.Process
   return new S3Client({
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ...(region ? { region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: SDK_MAX_ATTEMPTS,
     retryMode: 'standard',
     requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_IDLE_TIMEOUT_MS },

@@ -60,6 +60,8 @@ export function classifyS3Error(error: unknown): S3ErrorKind {
   const { name, code, $retryable, $metadata } = error as SdkErrorShape;
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') return 'missing-bucket';
+  // A HEAD answer has no body, so a refused signature arrives as a bare 403.
+  if (status === 403) return 'credentials';
   if (CREDENTIAL_ERRORS.has(name ?? '') || /could not load credentials/i.test(error.message)) {
     return 'credentials';
   }

@@ -48,10 +48,16 @@ export function splitIntoParts(bytes: Uint8Array, sizes: UploadSizes): Uint8Arra
 /**
  * The SHA-256 checksum S3 reports for an object uploaded in these parts: the digest of the
  * content for a single PUT, and for a multipart upload the digest of the parts' digests with
- * "-<part count>" (S3's composite checksum). Comparing it with HeadObject's answer tells whether
- * the stored object has exactly our bytes without downloading it.
+ * "-<part count>" (S3's composite checksum; some S3-compatible servers leave the suffix out).
+ * Comparing it with HeadObject's answer tells whether the stored object has exactly our bytes
+ * without downloading it.
  */
-export function expectedS3Checksum(parts: readonly Uint8Array[]): string {
+export function sameS3Checksum(reported: string, parts: readonly Uint8Array[]): boolean {
+  const digestOnly = (checksum: string) => checksum.replace(/-\d+$/, '');
+  return digestOnly(reported) === digestOnly(expectedS3Checksum(parts));
+}
+
+function expectedS3Checksum(parts: readonly Uint8Array[]): string {
   if (parts.length === 1) return sha256Base64(parts[0]);
   const digests = parts.map((part) => createHash('sha256').update(part).digest());
   return `${sha256Base64(Buffer.concat(digests))}-${parts.length}`;
@@ -75,6 +81,7 @@ export async function uploadObject(
         Key,
         ContentType,
         Body: object.bytes,
+        ChecksumAlgorithm: 'SHA256',
         ChecksumSHA256: sha256Base64(object.bytes),
       }),
     );

@@ -14,8 +14,8 @@ import { DEFAULT_RETRY_POLICY, withS3Retries, type RetryPolicy, type S3Target } 
 import { parseS3Uri, s3Uri, type S3Location } from './s3-location';
 import {
   DEFAULT_UPLOAD_SIZES,
-  expectedS3Checksum,
   mapWithConcurrency,
+  sameS3Checksum,
   splitIntoParts,
   uploadObject,
   type UploadSizes,
@@ -107,7 +107,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const head = await this.head(key);
     if (!head || head.ContentLength !== bytes.length) return false;
     if (head.ChecksumSHA256) {
-      return head.ChecksumSHA256 === expectedS3Checksum(splitIntoParts(bytes, this.uploadSizes));
+      return sameS3Checksum(head.ChecksumSHA256, splitIntoParts(bytes, this.uploadSizes));
     }
     const stored = await this.readObject(key);
     return stored !== undefined && sha256Hex(stored) === sha256Hex(bytes);
