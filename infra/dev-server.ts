@@ -261,7 +261,7 @@ async function stopOwnedServer(child: ChildProcess, stateDir: string, graceMs: n
 }
 
 /** SIGTERM lets the server close SQLite cleanly; SIGKILL only if it hangs past the grace period. */
-async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   if (hasExited(child)) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');

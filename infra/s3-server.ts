@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, existsSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +6,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { packageRoot } from '../core/package-root';
 import { createS3Client } from '../core/store/s3-client';
-import { findFreePort } from './dev-server';
+import { findFreePort, terminate } from './dev-server';
 import { firstLine } from './temporal-cli';
 
 /**
@@ -132,7 +131,7 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
   } finally {
     closeSync(logFd);
   }
-  const stop = () => terminate(child);
+  const stop = () => terminate(child, STOP_GRACE_MS);
   stopOnExit(child);
   try {
     await waitUntilAnswering(child, endpoint, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
@@ -214,18 +213,6 @@ async function enforceFreshCredentials(endpoint: string): Promise<S3ServerCreden
   });
   if (!enforced.ok) throw new Error(`could not enable authentication: HTTP ${enforced.status}`);
   return { accessKeyId, secretAccessKey };
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-  try {
-    await exited;
-  } finally {
-    clearTimeout(killer);
-  }
 }
 
 /** The server must not outlive its owner, even one that exits without calling stop(). */
