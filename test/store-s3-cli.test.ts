@@ -99,24 +99,25 @@ describe('tempest run --artifacts s3://', () => {
     );
   });
 
-  it('says what to fix when the bucket does not exist (exit 2)', async () => {
-    const result = await runTempest(
-      [
-        'run',
-        QUICK,
-        '--executor',
-        'local',
-        '--artifacts',
-        's3://no-such-bucket-x/p',
-        '--out',
-        join(home, 'nb'),
-      ],
-      s3Env(),
-    );
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(
+  it('says what to fix for a missing bucket or wrong credentials (exit 2)', async () => {
+    const run = (artifacts: string, env: Record<string, string>) =>
+      runTempest(
+        ['run', QUICK, '--executor', 'local', '--artifacts', artifacts, '--out', join(home, 'bad')],
+        env,
+      );
+    const noBucket = await run('s3://no-such-bucket-x/p', s3Env());
+    expect(noBucket.code).toBe(2);
+    expect(noBucket.stderr).toMatch(
       /S3 bucket no-such-bucket-x does not exist at http:\/\/127\.0\.0\.1:\d+\. Create it/,
     );
+    const wrongSecret = await run(`s3://${BUCKET}/team-a`, {
+      ...s3Env(),
+      AWS_SECRET_ACCESS_KEY: 'not-the-secret',
+    });
+    expect(wrongSecret.code).toBe(2);
+    expect(wrongSecret.stderr).toContain(`S3 refused access to bucket ${BUCKET} at ${relay.endpoint}`);
+    expect(wrongSecret.stderr).toContain('AWS_SECRET_ACCESS_KEY');
+    expect(wrongSecret.stderr).not.toContain('not-the-secret');
   });
 
   it('finishes a Temporal run across a 20 s S3 outage with identical results', async () => {

@@ -64,7 +64,10 @@ describe('S3 artifact store (moto server)', () => {
     expect(store).toBeInstanceOf(S3ArtifactStore);
     expect(store.uri).toBe(`s3://${BUCKET}/team/runs`);
     expect(openArtifactStore(join(tmpdir(), 'x'))).toBeInstanceOf(LocalArtifactStore);
+    expect(openArtifactStore(`s3://${BUCKET}`).uri).toBe(`s3://${BUCKET}`);
     expect(() => openArtifactStore('s3://Bad_Bucket/x')).toThrow(/not a valid S3 bucket name/);
+    expect(() => openArtifactStore(`s3://${BUCKET}/a/../b`)).toThrow(/empty, "\." or "\.\." segment/);
+    expect(() => openArtifactStore('gs://bucket/x')).toThrow(/s3:\/\/bucket\/prefix/);
   });
 
   it('round-trips blobs under their sha256, in the local store layout', async () => {
