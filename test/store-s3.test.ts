@@ -155,6 +155,34 @@ describe('S3 artifact store (moto server)', () => {
     }
   });
 
+  it('says what to set when no region or no credentials are configured', async () => {
+    const saved = { ...process.env };
+    try {
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+      // Nothing to find in files, and no instance-metadata probe off this machine.
+      Object.assign(process.env, {
+        AWS_CONFIG_FILE: join(tmpdir(), 'tempest-no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'tempest-no-aws-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+      const noRegion = await new S3ArtifactStore(`s3://${BUCKET}/x`)
+        .getIndex('cells', 'k')
+        .catch((e: unknown) => e);
+      expect((noRegion as TempestInputError).kind).toBe('S3RegionMissing');
+      expect((noRegion as Error).message).toContain('set AWS_REGION');
+      process.env.AWS_REGION = 'eu-west-1';
+      const noCredentials = await new S3ArtifactStore(`s3://${BUCKET}/x`)
+        .getIndex('cells', 'k')
+        .catch((e: unknown) => e);
+      expect((noCredentials as TempestInputError).kind).toBe('S3AccessDenied');
+      expect((noCredentials as Error).message).toMatch(
+        /^found no AWS credentials for bucket .*AWS_ACCESS_KEY_ID/,
+      );
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('says to create a bucket that does not exist', async () => {
     const store = new S3ArtifactStore('s3://no-such-bucket-here/x', { endpoint: server.endpoint });
     const error = await store.putBlob(bytes('x'), 'text/plain').catch((caught: unknown) => caught);

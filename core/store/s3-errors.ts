@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TempestInputError } from '../errors';
 
 /** What an S3 error means for the caller: fix the setup, wait and retry, or something else. */
-export type S3ErrorKind = 'credentials' | 'missing-bucket' | 'transient' | 'other';
+export type S3ErrorKind = 'credentials' | 'missing-bucket' | 'missing-region' | 'transient' | 'other';
 
 /** Where a request went, so every message names what the user should look at. */
 export interface S3Target {
@@ -60,6 +60,7 @@ export function classifyS3Error(error: unknown): S3ErrorKind {
   const { name, code, $retryable, $metadata } = error as SdkErrorShape;
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') return 'missing-bucket';
+  if (/region is missing/i.test(error.message)) return 'missing-region';
   // A HEAD answer has no body, so a refused signature arrives as a bare 403.
   if (status === 403) return 'credentials';
   if (CREDENTIAL_ERRORS.has(name ?? '') || /could not load credentials/i.test(error.message)) {
@@ -81,8 +82,11 @@ export function explainS3Error(error: unknown, target: S3Target): unknown {
   const kind = classifyS3Error(error);
   const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   if (kind === 'credentials') {
+    const problem = /could not load credentials/i.test(cause)
+      ? 'found no AWS credentials for'
+      : 'S3 refused access to';
     return new TempestInputError(
-      `S3 refused access to bucket ${target.bucket} at ${target.endpoint} (${cause}). ` +
+      `${problem} bucket ${target.bucket} at ${target.endpoint} (${cause}). ` +
         'Check the credentials Tempest picks up (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ' +
         'AWS_SESSION_TOKEN, or the profile named by AWS_PROFILE), that they belong to this endpoint ' +
         '(AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) and region (AWS_REGION), and that they may read ' +
@@ -96,6 +100,13 @@ export function explainS3Error(error: unknown, target: S3Target): unknown {
         `(e.g. \`aws s3 mb s3://${target.bucket}\`, with --endpoint-url for a custom endpoint) ` +
         'or fix the bucket name in --artifacts.',
       'S3BucketNotFound',
+    );
+  }
+  if (kind === 'missing-region') {
+    return new TempestInputError(
+      `no AWS region is configured for bucket ${target.bucket}: set AWS_REGION (or region in the profile ` +
+        'named by AWS_PROFILE), or AWS_ENDPOINT_URL_S3 for an S3-compatible server.',
+      'S3RegionMissing',
     );
   }
   return error;
