@@ -124,16 +124,20 @@ describe('tempest run --artifacts s3://', () => {
     expect(bytesPerRun).toBeGreaterThan(0); // measured by the first test
     const started = Date.now();
     const before = relay.bytesFromClients();
+    let finished = false;
     const run = runTempest(
       ['run', QUICK, '--artifacts', `s3://${BUCKET}/outage`, '--out', join(home, 'outage')],
       s3Env(),
       300_000,
-    );
+    ).finally(() => (finished = true));
     // Cut the line once the run has written about a third of what a full run writes: mid-run.
-    while (relay.bytesFromClients() - before < bytesPerRun / 3) await sleep(50);
+    while (!finished && relay.bytesFromClients() - before < bytesPerRun / 3) await sleep(50);
+    expect(finished, 'the run ended before the outage could start').toBe(false);
     const cutAt = Date.now() - started;
     await relay.cut();
     await sleep(OUTAGE_MS);
+    // The run cannot finish without its store: it must still be waiting when the line comes back.
+    expect(finished, 'the run ended during the outage').toBe(false);
     await relay.restore();
     const result = await run;
     expect(result.code, result.stderr).toBe(0);
