@@ -89,8 +89,9 @@ export function explainS3Error(error: unknown, target: S3Target): unknown {
       `${problem} bucket ${target.bucket} at ${target.endpoint} (${cause}). ` +
         'Check the credentials Tempest picks up (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ' +
         'AWS_SESSION_TOKEN, or the profile named by AWS_PROFILE), that they belong to this endpoint ' +
-        '(AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) and region (AWS_REGION), and that they may read ' +
-        'and write the bucket.',
+        '(AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) and region (AWS_REGION), and that their policy allows ' +
+        's3:GetObject, s3:PutObject and s3:ListBucket on the bucket (without ListBucket, S3 answers ' +
+        '403 instead of 404 for an object not stored yet).',
       'S3AccessDenied',
     );
   }
