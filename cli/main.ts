@@ -65,8 +65,9 @@ const taskQueueOption = () =>
   new Option('--task-queue <name>', 'Temporal task queue').default(DEFAULT_TASK_QUEUE);
 const artifactsOption = () =>
   new Option(
-    '--artifacts <dir>',
-    'artifact store folder (default: $TEMPEST_HOME/artifacts, else ./.tempest/artifacts)',
+    '--artifacts <location>',
+    'artifact store: a folder, or s3://bucket/prefix shared by a team (endpoint and credentials from the ' +
+      'AWS environment) (default: $TEMPEST_HOME/artifacts, else ./.tempest/artifacts)',
   );
 
 export function buildProgram(): Command {

@@ -261,7 +261,7 @@ async function stopOwnedServer(child: ChildProcess, stateDir: string, graceMs: n
 }
 
 /** SIGTERM lets the server close SQLite cleanly; SIGKILL only if it hangs past the grace period. */
-async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+export async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
   if (hasExited(child)) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -394,7 +394,7 @@ function acceptsTcp(port: number): Promise<boolean> {
   });
 }
 
-function findFreePort(): Promise<number> {
+export function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
