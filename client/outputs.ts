@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BenchmarkOutcome } from '../activities/types';
+import type { ProvenanceRecord } from '../core/provenance/record';
+import { galleryImagesShown, renderHtmlReport } from '../core/report/html';
 import type { BenchmarkResults } from '../core/results';
 import { getJson } from '../core/store/json';
 import type { ArtifactStore } from '../core/store/types';
@@ -8,6 +10,7 @@ import type { ArtifactStore } from '../core/store/types';
 export const OUTPUT_FILES = {
   results: 'results.json',
   report: 'report.md',
+  htmlReport: 'report.html',
   provenance: 'provenance.json',
   history: 'history.json',
 } as const;
@@ -47,6 +50,15 @@ export async function writeRunOutputs(
   }
   await copy(OUTPUT_FILES.report, outcome.report?.sha256);
   await copy(OUTPUT_FILES.provenance, outcome.provenance?.sha256);
+  if (outcome.results && outcome.provenance) {
+    // report.html is rendered here rather than stored: it embeds the gallery images it shows.
+    const results = await getJson<BenchmarkResults>(store, outcome.results.sha256);
+    const provenance = await getJson<ProvenanceRecord>(store, outcome.provenance.sha256);
+    const images = new Map<string, Uint8Array>();
+    for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
+    await writeFile(join(dir, OUTPUT_FILES.htmlReport), renderHtmlReport({ results, provenance, images }));
+    written.push(join(dir, OUTPUT_FILES.htmlReport));
+  }
   if (historyJson !== undefined) {
     await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
     written.push(join(dir, OUTPUT_FILES.history));

@@ -2,14 +2,14 @@ import type { ProvenanceRecord } from '../provenance/record';
 import type { Comparison } from '../evaluation';
 import type { BenchmarkResults } from '../results';
 
-const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
+export const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-const ratio = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
+export const ratio = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
 
 /** The corruption section: per-corruption accuracy and CE, mCE, relative mCE, severity curves. */
 function corruptionSection(results: BenchmarkResults): string[] {
@@ -88,9 +88,10 @@ function corruptionSection(results: BenchmarkResults): string[] {
   ];
 }
 
-const number = (value: number | null, digits = 4): string => (value === null ? '–' : value.toFixed(digits));
-const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
-const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
+export const number = (value: number | null, digits = 4): string =>
+  value === null ? '–' : value.toFixed(digits);
+export const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
+export const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
 
 const side = (cell: Comparison['a']): string =>
   `${cell.model} ${cell.condition}${cell.seed === null ? '' : ` (seed ${cell.seed})`}`;
