@@ -16,6 +16,7 @@ import { bandLineChart, type BandSeries } from './svg/band-lines';
 import { heatmap } from './svg/heatmap';
 import { lineageGraph, type LineageEdge, type LineageNode } from './svg/lineage';
 import { escapeXml, slug } from './svg/markup';
+import { accuracyAxisFloor } from './svg/scale';
 import { reliabilityDiagram } from './svg/reliability';
 
 /**
@@ -54,8 +55,16 @@ type Cell = string | { readonly html: string };
 const escapeCell = (cell: Cell): string => (typeof cell === 'string' ? escapeXml(cell) : cell.html);
 const code = (value: string): Cell => ({ html: `<code>${escapeXml(value)}</code>` });
 
-/** A table with a caption and column headers; the first column heads its row. */
-function htmlTable(caption: string, header: readonly string[], rows: readonly (readonly Cell[])[]): string {
+/**
+ * A table with a caption and column headers; the first column heads its row. Cells keep numbers
+ * and intervals on one line (the table scrolls sideways) unless `wrap` lets long text wrap.
+ */
+function htmlTable(
+  caption: string,
+  header: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  wrap = false,
+): string {
   const head = `<thead><tr>${header.map((name) => `<th scope="col">${escapeXml(name)}</th>`).join('')}</tr></thead>`;
   const body = rows
     .map(
@@ -67,7 +76,7 @@ function htmlTable(caption: string, header: readonly string[], rows: readonly (r
           .join('')}</tr>`,
     )
     .join('\n');
-  return `<div class="table-wrap"><table><caption>${escapeXml(caption)}</caption>\n${head}\n<tbody>\n${body}\n</tbody></table></div>`;
+  return `<div class="table-wrap"><table${wrap ? ' class="wrap"' : ''}><caption>${escapeXml(caption)}</caption>\n${head}\n<tbody>\n${body}\n</tbody></table></div>`;
 }
 
 const paragraph = (content: string) => `<p>${escapeXml(content)}</p>`;
@@ -245,6 +254,10 @@ function corruptionSection(results: BenchmarkResults): Section | null {
   const level = results.evaluation ? `${Math.round(results.evaluation.level * 100)}%` : null;
   const corruptions = curves.map((curve) => curve.corruption);
   const models = results.models.map((model) => model.id);
+  // One y axis for all panels, so that their heights compare.
+  const yFloor = accuracyAxisFloor(
+    curves.flatMap((curve) => curve.series.flatMap((entry) => entry.points.map((point) => point.lower))),
+  );
   const charts = curves.map(({ corruption, series }) =>
     bandLineChart({
       id: `severity-${slug(corruption)}`,
@@ -253,6 +266,7 @@ function corruptionSection(results: BenchmarkResults): Section | null {
         `Top-1 accuracy of ${series.map((entry) => entry.name).join(', ')} under ${corruption} at each severity ` +
         `(0 = clean), mean over seeds, with ${level ? `the ${level} Wilson interval of each seed's cell as band` : 'the range over seeds as band'}.`,
       series,
+      yFloor,
       xLabel: 'severity (0 = clean)',
       yLabel: 'top-1 accuracy',
       formatX: (x) => (x === 0 ? 'clean' : `s${x}`),
@@ -424,6 +438,7 @@ function driftSection(results: BenchmarkResults): Section | null {
                 signedPoints(alert.shift),
                 alert.message,
               ]),
+              true,
             ),
           ]),
     ],
@@ -640,6 +655,7 @@ function failureSection(
           .map((pair) => `${pair.trueClass}->${pair.predictedClass} (${pair.count})`)
           .join(', ') || '–',
       ]),
+      true,
     ),
   ];
   const galleries = shownGalleries(results);
@@ -663,7 +679,7 @@ function failureSection(
             : `<span class="missing">image ${escapeXml(example.png.slice(0, 12))} not available</span>`;
           return (
             `<figure class="example">${image}<figcaption>#${example.index} · label <b>${example.label}</b> · ` +
-            `${example.cleanPrediction} → <b class="flip">${example.perturbedPrediction}</b><br>` +
+            `predicted ${example.cleanPrediction} → <b class="flip">${example.perturbedPrediction}</b><br>` +
             `<span class="confidence">conf. ${example.cleanConfidence.toFixed(2)} → ${example.perturbedConfidence.toFixed(2)}</span></figcaption></figure>`
           );
         });
@@ -858,6 +874,7 @@ function provenanceSection(
           ],
           ['artifact store', code(provenance.artifacts.store)],
         ],
+        true,
       ),
     ],
   };
@@ -882,7 +899,8 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break
 .table-wrap{overflow-x:auto;margin:8px 0 16px}
 table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:4px 0;color:var(--muted)}
-th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top;white-space:nowrap}
+table.wrap td{white-space:normal}
 thead th{background:var(--soft);position:sticky;top:0}
 tbody th{font-weight:500}
 tbody tr:nth-child(even){background:#fafbfc}
@@ -933,10 +951,11 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const { results, provenance, images, attacks } = input;
   const evaluation = results.evaluation;
   const sections = [
-    summarySection(results),
+    // Alerts first, then the charts, then the (long, for sweeps) table of every condition.
+    driftSection(results),
     corruptionSection(results),
     attackSection(attacks),
-    driftSection(results),
+    summarySection(results),
     evaluation ? calibrationSection(results, evaluation) : null,
     evaluation ? subgroupSection(results, evaluation) : null,
     evaluation ? comparisonSection(evaluation) : null,

@@ -8,6 +8,7 @@ import {
   chartTitle,
   leftAxis,
   legend,
+  LEGEND_ROW_HEIGHT,
   noDataChart,
   plotArea,
   svgRoot,
@@ -38,6 +39,8 @@ export interface BandChartInput extends ChartText {
   readonly formatY: (y: number) => string;
   /** Label of a y-axis tick (round values need fewer digits than data); formatY when absent. */
   readonly formatYTick?: (y: number) => string;
+  /** Lower end of the y axis; by default fitted to the data. Small multiples pass one shared value. */
+  readonly yFloor?: number;
   /** Draw ticks exactly at the data's x values (severities) rather than at round numbers. */
   readonly ticksAtData?: boolean;
   readonly width?: number;
@@ -58,7 +61,7 @@ export function bandLineChart(input: BandChartInput): string {
   const xs = [...new Set(points.map((point) => point.x))].sort((a, b) => a - b);
   const area = plotArea(width, height, MARGIN);
   const x = linearScale([xs[0], xs[xs.length - 1]], [area.left + 10, area.right - 10]);
-  const yFloor = accuracyAxisFloor(points.map((point) => point.lower));
+  const yFloor = input.yFloor ?? accuracyAxisFloor(points.map((point) => point.lower));
   const y = linearScale([yFloor, 1], [area.bottom, area.top]);
   const xTicks = input.ticksAtData ? xs : niceTicks(xs[0], xs[xs.length - 1], 5);
 
@@ -102,7 +105,13 @@ export function bandLineChart(input: BandChartInput): string {
     );
   });
 
-  return svgRoot(input, width, height, [
+  const key = legend(
+    series.map((entry, index) => ({ label: entry.name, index })),
+    area.left,
+    height - 8,
+    width - 8,
+  );
+  return svgRoot(input, width, height + (key.rows - 1) * LEGEND_ROW_HEIGHT, [
     chartTitle(input.title, width),
     leftAxis(y, area, niceTicks(yFloor, 1, 5), input.formatYTick ?? input.formatY, input.yLabel),
     bottomAxis(
@@ -111,10 +120,6 @@ export function bandLineChart(input: BandChartInput): string {
       input.xLabel,
     ),
     element('g', { class: 'plot' }, ...drawn),
-    legend(
-      series.map((entry, index) => ({ label: entry.name, index })),
-      area.left,
-      height - 8,
-    ),
+    key.markup,
   ]);
 }

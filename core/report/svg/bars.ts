@@ -7,6 +7,7 @@ import {
   chartTitle,
   leftAxis,
   legend,
+  LEGEND_ROW_HEIGHT,
   noDataChart,
   plotArea,
   svgRoot,
@@ -41,7 +42,7 @@ export interface BarChartInput extends ChartText {
   readonly height?: number;
 }
 
-const MARGIN = { top: 30, right: 16, bottom: 66, left: 58 };
+const MARGIN = { top: 40, right: 16, bottom: 66, left: 58 };
 
 export function groupedBarChart(input: BarChartInput): string {
   const height = input.height ?? 280;
@@ -112,7 +113,13 @@ export function groupedBarChart(input: BarChartInput): string {
       ...bars,
     );
   });
-  return svgRoot(input, width, height, [
+  const key = legend(
+    input.series.map((entry, index) => ({ label: entry.name, index, swatch: true })),
+    area.left,
+    height - 8,
+    width - 8,
+  );
+  return svgRoot(input, width, height + (key.rows - 1) * LEGEND_ROW_HEIGHT, [
     chartTitle(input.title, width),
     leftAxis(y, area, niceTicks(floor, 1, 5), input.formatTick, input.yLabel),
     bottomAxis(
@@ -124,10 +131,6 @@ export function groupedBarChart(input: BarChartInput): string {
       input.xLabel,
     ),
     element('g', { class: 'plot' }, ...drawn),
-    legend(
-      input.series.map((entry, index) => ({ label: entry.name, index, swatch: true })),
-      area.left,
-      height - 8,
-    ),
+    key.markup,
   ]);
 }

@@ -153,30 +153,47 @@ export interface LegendEntry {
   readonly swatch?: boolean;
 }
 
-/** A one-row legend starting at (x, y), each entry as wide as its label needs (estimated). */
-export function legend(entries: readonly LegendEntry[], x: number, y: number): string {
-  let offset = x;
+export const LEGEND_ROW_HEIGHT = 16;
+
+/**
+ * A legend starting at (x, y), entries left to right, wrapping onto further rows below before
+ * they pass `maxX`. Returns the markup and the number of rows, so a chart can grow to fit them.
+ */
+export function legend(
+  entries: readonly LegendEntry[],
+  x: number,
+  y: number,
+  maxX: number,
+): { markup: string; rows: number } {
+  let [offset, row] = [x, 0];
   const items = entries.map((entry) => {
+    const itemWidth = 23 + estimateTextWidth(entry.label);
+    if (offset > x && offset + itemWidth > maxX) [offset, row] = [x, row + 1];
+    const baseline = y + row * LEGEND_ROW_HEIGHT;
     const colour = seriesColour(entry.index);
     const sample = entry.swatch
-      ? element('rect', { x: offset, y: y - 8, width: 12, height: 10, fill: colour })
+      ? element('rect', { x: offset, y: baseline - 8, width: 12, height: 10, fill: colour })
       : element('line', {
           x1: offset,
           x2: offset + 18,
-          y1: y - 3,
-          y2: y - 3,
+          y1: baseline - 3,
+          y2: baseline - 3,
           stroke: colour,
           'stroke-width': 2.5,
           'stroke-dasharray': seriesDash(entry.index),
         });
-    const label = element('text', { x: offset + 23, y: y + 1, class: 'legend-label' }, text(entry.label));
-    offset += 23 + estimateTextWidth(entry.label) + 16;
+    const label = element(
+      'text',
+      { x: offset + 23, y: baseline + 1, class: 'legend-label' },
+      text(entry.label),
+    );
+    offset += itemWidth + 16;
     return element('g', {}, sample, label);
   });
-  return element('g', { class: 'legend' }, ...items);
+  return { markup: element('g', { class: 'legend' }, ...items), rows: entries.length === 0 ? 0 : row + 1 };
 }
 
 /** An estimate of a label's width in the charts' 11px sans-serif, for layout without a DOM. */
 export function estimateTextWidth(label: string, fontSize = 11): number {
-  return label.length * fontSize * 0.58;
+  return label.length * fontSize * 0.6;
 }

@@ -28,12 +28,14 @@ export function heatmap(input: HeatmapInput): string {
   // The colour encodes "better": accuracy maps low->light, error (CE) maps high->light.
   const toT = linearScale(input.higherIsBetter ? [min, max] : [max, min], [0, 1]);
   const rowLabelWidth = Math.max(60, ...input.rows.map((row) => estimateTextWidth(row, 12))) + 16;
-  const columnLabelHeight =
-    Math.max(40, ...input.columns.map((column) => estimateTextWidth(column) * 0.72)) + 14;
+  // Column labels are rotated 45 degrees from the middle of their column: each reaches up and to
+  // the right by about 0.71 of its length, which the top margin and the width must leave room for.
+  const reach = input.columns.map((column) => 0.71 * estimateTextWidth(column));
   const left = rowLabelWidth;
-  const top = 32 + columnLabelHeight;
+  const top = 38 + Math.max(30, ...reach);
   const gridWidth = input.columns.length * CELL_WIDTH;
-  const width = Math.max(left + gridWidth + 16, 320);
+  const labelsRight = Math.max(...reach.map((length, index) => left + (index + 0.5) * CELL_WIDTH + length));
+  const width = Math.max(left + gridWidth, labelsRight, estimateTextWidth(input.title, 13) + 20, 320) + 16;
   const legendTop = top + input.rows.length * CELL_HEIGHT + 22;
   const height = legendTop + 46;
   const gradientId = `${input.id}-gradient`;

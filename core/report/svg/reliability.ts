@@ -8,6 +8,7 @@ import {
   chartTitle,
   leftAxis,
   legend,
+  LEGEND_ROW_HEIGHT,
   noDataChart,
   plotArea,
   svgRoot,
@@ -96,7 +97,13 @@ export function reliabilityDiagram(input: ReliabilityInput): string {
       ),
     );
   });
-  return svgRoot(input, width, height, [
+  const key = legend(
+    series.map((entry, index) => ({ label: entry.name, index })),
+    area.left,
+    height - 8,
+    width - 8,
+  );
+  return svgRoot(input, width, height + (key.rows - 1) * LEGEND_ROW_HEIGHT, [
     chartTitle(input.title, width),
     leftAxis(y, area, ticks, tickLabel, 'accuracy'),
     bottomAxis(
@@ -113,10 +120,6 @@ export function reliabilityDiagram(input: ReliabilityInput): string {
       'stroke-dasharray': '4 4',
     }),
     element('g', { class: 'plot' }, ...drawn),
-    legend(
-      series.map((entry, index) => ({ label: entry.name, index })),
-      area.left,
-      height - 8,
-    ),
+    key.markup,
   ]);
 }
