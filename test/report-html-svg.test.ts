@@ -447,6 +447,41 @@ describe('the page', () => {
     ]);
   });
 
+  it('puts drift alerts first, with the baseline interval and the shift', () => {
+    const drifted: BenchmarkResults = {
+      ...results,
+      drift: {
+        baseline: '9'.repeat(64),
+        alerts: [
+          {
+            kind: 'drift',
+            metric: 'accuracy',
+            model: 'mlp',
+            condition: 'fog/s3',
+            seed: 1,
+            baseline: { value: 0.6, lower: 0.55, upper: 0.65, level: 0.95 },
+            current: 0.5,
+            shift: -0.1,
+            message: 'mlp fog/s3 <seed 1>: accuracy 50.00% outside [55.00%, 65.00%]',
+          },
+        ],
+      },
+    };
+    const page = renderHtmlReport({ results: drifted, provenance, images: new Map() });
+    expect(page.indexOf('<section id="drift"')).toBeLessThan(page.indexOf('<section id="corruptions"'));
+    expect(page).toContain(
+      '<strong>1 alert(s)</strong> against the baseline run (results <code>9999999999999999</code>)',
+    );
+    expect(page).toContain('<td>[55.00%, 65.00%]</td><td>50.00%</td><td>-10.00</td>');
+    expect(page).toContain('&lt;seed 1&gt;');
+    const calm = renderHtmlReport({
+      results: { ...drifted, drift: { ...drifted.drift!, alerts: [] } },
+      provenance,
+      images: new Map(),
+    });
+    expect(calm).toContain('Every cell matches the baseline run');
+  });
+
   it('gives the same bytes for the same input', () => {
     const render = () => renderHtmlReport({ results, provenance, images: new Map() });
     expect(render()).toBe(render());
