@@ -941,7 +941,8 @@ footer{max-width:1280px;margin:24px auto;padding:8px 24px;color:var(--muted);fon
   h2{break-after:avoid}
   figure,.gallery,tr{break-inside:avoid}
   .table-wrap{overflow:visible}
-  table{font-size:8.5pt}
+  table{font-size:7.5pt}
+  th,td{white-space:normal;padding:1px 3px}
   thead th{position:static}
   a{color:inherit;text-decoration:none}
 }
