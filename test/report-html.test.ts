@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-// The page functions below run in the browser, where the DOM types apply.
 /**
  * report.html end to end: a real (local executor) run of the quick example writes report.html
  * next to report.md; the page is deterministic, self-contained, and in headless Chromium it makes
@@ -30,6 +28,27 @@ const CHROMIUM_ARGS = [
 ];
 const OUTPUT_DIR = join(REPO_ROOT, '.tempest', 'test-output');
 const SCREENSHOT = join(OUTPUT_DIR, 'report.png');
+
+/**
+ * The little of the DOM that the page functions below use. They run in the browser; the project
+ * compiles without the DOM library (Node code must not see browser globals), so they declare it.
+ */
+interface DomElement {
+  readonly id: string;
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): ArrayLike<DomElement>;
+}
+interface DomImage extends DomElement {
+  readonly src: string;
+  readonly alt: string;
+  readonly naturalWidth: number;
+}
+interface DomWindow {
+  readonly document: { readonly documentElement: { readonly scrollWidth: number } };
+  getComputedStyle(element: unknown): { readonly display: string };
+}
 
 let out: string;
 let html: string;
@@ -153,8 +172,12 @@ describe('report.html in headless Chromium', () => {
     expect(foreignRequests).toEqual([]);
     expect(consoleErrors).toEqual([]);
     // Every gallery image decoded from its data: URI.
-    const images = await page.$$eval('img', (elements) =>
-      elements.map((image) => ({ src: image.src.slice(0, 22), width: image.naturalWidth, alt: image.alt })),
+    const images = await page.$$eval('img', (elements: unknown[]) =>
+      (elements as DomImage[]).map((image) => ({
+        src: image.src.slice(0, 22),
+        width: image.naturalWidth,
+        alt: image.alt,
+      })),
     );
     expect(images.length).toBe(shownGalleries(results).flatMap((gallery) => gallery.examples).length);
     expect(images.length).toBeGreaterThan(0);
@@ -166,8 +189,8 @@ describe('report.html in headless Chromium', () => {
   });
 
   it('draws the charts the run has data for, each titled and described', async () => {
-    const charts = await page.$$eval('svg.chart', (elements) =>
-      elements.map((svg) => ({
+    const charts = await page.$$eval('svg.chart', (elements: unknown[]) =>
+      (elements as DomElement[]).map((svg) => ({
         id: svg.id,
         title: svg.querySelector(':scope > title')?.textContent ?? '',
         desc: svg.querySelector(':scope > desc')?.textContent ?? '',
@@ -211,8 +234,8 @@ describe('report.html in headless Chromium', () => {
   });
 
   it('has headed tables, fits a laptop screen, hides navigation in print, and screenshots', async () => {
-    const tables = await page.$$eval('table', (elements) =>
-      elements.map((table) => ({
+    const tables = await page.$$eval('table', (elements: unknown[]) =>
+      (elements as DomElement[]).map((table) => ({
         caption: table.querySelector('caption')?.textContent ?? '',
         columnHeaders: table.querySelectorAll('thead th[scope="col"]').length,
         rows: table.querySelectorAll('tbody tr').length,
@@ -227,7 +250,9 @@ describe('report.html in headless Chromium', () => {
     const comparisons = tables.find((table) => table.caption.startsWith('Paired comparisons'));
     expect(comparisons?.rows).toBe(results.evaluation!.comparisons.length);
     // Wide tables scroll inside their box; the page itself never scrolls sideways.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1366);
+    expect(
+      await page.evaluate(() => (globalThis as unknown as DomWindow).document.documentElement.scrollWidth),
+    ).toBeLessThanOrEqual(1366);
 
     await mkdir(OUTPUT_DIR, { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -235,7 +260,12 @@ describe('report.html in headless Chromium', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
 
     await page.emulateMedia({ media: 'print' });
-    expect(await page.$eval('nav', (nav) => getComputedStyle(nav).display)).toBe('none');
+    expect(
+      await page.$eval(
+        'nav',
+        (nav: unknown) => (globalThis as unknown as DomWindow).getComputedStyle(nav).display,
+      ),
+    ).toBe('none');
     await page.emulateMedia({ media: 'screen' });
   });
 });

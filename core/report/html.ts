@@ -314,8 +314,7 @@ function corruptionSection(results: BenchmarkResults): Section | null {
         (level ? `, with ${level} Wilson intervals as bands` : '') +
         '; hover a point for its value.',
     ),
-    figureGrid(charts),
-    figureGrid(heatmaps),
+    figureGrid([...charts, ...heatmaps]),
   ];
   if (report) {
     const scoreOf = (model: string, corruption: string) =>
