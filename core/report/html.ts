@@ -7,10 +7,23 @@
  * it are provenance's).
  */
 import type { ProvenanceRecord } from '../provenance/record';
-import type { CellEvaluation, Comparison } from '../evaluation';
+import type { CellEvaluation } from '../evaluation';
 import type { BenchmarkResults, StoredEvaluation } from '../results';
 import { wilsonInterval } from '../stats';
-import { number, percent, pValue, ratio, signedPoints } from './markdown';
+import {
+  accuracyByConditionTable,
+  cellsTable,
+  comparisonsTableData,
+  confusedPairsTable,
+  corruptionErrorNote,
+  corruptionTables,
+  evaluationCellsTable,
+  number,
+  percent,
+  replicationTable,
+  signedPoints,
+  type TableData,
+} from './markdown';
 import { groupedBarChart, type BarSeries } from './svg/bars';
 import { bandLineChart, type BandSeries } from './svg/band-lines';
 import { heatmap } from './svg/heatmap';
@@ -78,6 +91,22 @@ function htmlTable(
     .join('\n');
   return `<div class="table-wrap"><table${wrap ? ' class="wrap"' : ''}><caption>${escapeXml(caption)}</caption>\n${head}\n<tbody>\n${body}\n</tbody></table></div>`;
 }
+
+/** A cell of report.md's tables in HTML: escaped, its `code` spans as <code> and **bold** as <strong>. */
+const fromMarkdown = (cell: string): Cell => ({
+  html: escapeXml(cell)
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>'),
+});
+
+/** One of the tables report.md also draws, from the same TableData. */
+const dataTable = (caption: string, data: TableData, wrap = false): string =>
+  htmlTable(
+    caption,
+    data.header,
+    data.rows.map((row) => row.map(fromMarkdown)),
+    wrap,
+  );
 
 const paragraph = (content: string) => `<p>${escapeXml(content)}</p>`;
 
@@ -222,28 +251,12 @@ function pngSize(png: Uint8Array): { width: number; height: number } | null {
 // Sections
 
 function summarySection(results: BenchmarkResults): Section {
-  const models = results.models.map((model) => model.id);
-  const conditions = [...new Set(results.summary.map((row) => row.condition))];
   return {
     id: 'summary',
     title: 'Accuracy by condition',
     body: [
       paragraph('Mean top-1 accuracy over replicate seeds (± sample SD where there are several).'),
-      htmlTable(
-        'Mean top-1 accuracy by condition and model',
-        ['condition', ...models],
-        conditions.map((condition) => [
-          condition,
-          ...models.map((model) => {
-            const row = results.summary.find(
-              (entry) => entry.model === model && entry.condition === condition,
-            );
-            if (!row) return '–';
-            const sd = row.accuracy.sd === null ? '' : ` ± ${(row.accuracy.sd * 100).toFixed(2)}`;
-            return `${percent(row.accuracy.mean)}${sd}${row.replicates > 1 ? ` (n=${row.replicates})` : ''}`;
-          }),
-        ]),
-      ),
+      dataTable('Mean top-1 accuracy by condition and model', accuracyByConditionTable(results)),
     ],
   };
 }
@@ -317,29 +330,10 @@ function corruptionSection(results: BenchmarkResults): Section | null {
     figureGrid([...charts, ...heatmaps]),
   ];
   if (report) {
-    const scoreOf = (model: string, corruption: string) =>
-      report.models
-        .find((entry) => entry.model === model)
-        ?.corruptions.find((score) => score.corruption === corruption);
+    const tables = corruptionTables(report);
     body.push(
-      paragraph(
-        `Corruption error CE = sum over severities of a model's top-1 error / the same sum for the baseline ` +
-          `"${report.baseline}" (Hendrycks & Dietterich 2019); relative CE uses errors above each model's clean error. ` +
-          (report.imagenetCBenchmarkSet
-            ? 'All 15 ImageNet-C benchmark corruptions at severities 1-5 are present, so mCE and relative mCE are averaged over those 15 as in the paper.'
-            : `Not all 15 ImageNet-C benchmark corruptions at severities 1-5 are present: mCE is over ${report.mceCorruptions.join(', ')}.`),
-      ),
-      htmlTable(
-        'Clean accuracy, mean corruption accuracy, mCE and relative mCE per model',
-        ['model', 'clean accuracy', 'mean corruption accuracy', 'mCE', 'relative mCE'],
-        report.models.map((model) => [
-          model.model,
-          model.cleanAccuracy === null ? '–' : percent(model.cleanAccuracy),
-          percent(model.meanCorruptionAccuracy),
-          ratio(model.mCE),
-          ratio(model.relativeMCE),
-        ]),
-      ),
+      paragraph(corruptionErrorNote(report)),
+      dataTable('Clean accuracy, mean corruption accuracy, mCE and relative mCE per model', tables.models),
     );
     if (report.excluded.length > 0) {
       body.push(
@@ -349,22 +343,8 @@ function corruptionSection(results: BenchmarkResults): Section | null {
       );
     }
     body.push(
-      htmlTable(
-        'Accuracy (mean over severities) and CE per corruption',
-        [
-          'corruption',
-          ...models.flatMap((model) => [`${model} accuracy`, `${model} CE`, `${model} rel. CE`]),
-        ],
-        corruptions.map((corruption) => [
-          corruption,
-          ...models.flatMap((model) => {
-            const score = scoreOf(model, corruption);
-            return score
-              ? [percent(score.meanAccuracy), ratio(score.ce), ratio(score.relativeCe)]
-              : ['–', '–', '–'];
-          }),
-        ]),
-      ),
+      dataTable('Accuracy (mean over severities) and CE per corruption', tables.corruptions),
+      dataTable('Severity curves (accuracy at each severity)', tables.curves),
     );
   }
   return { id: 'corruptions', title: 'Corruption robustness', body };
@@ -476,47 +456,7 @@ function calibrationSection(results: BenchmarkResults, evaluation: StoredEvaluat
           'model: clean and its lowest-accuracy perturbed condition.',
       ),
       figureGrid(charts),
-      htmlTable(
-        'Accuracy, calibration and subgroup summary per cell',
-        [
-          'model',
-          'condition',
-          'seed',
-          'accuracy',
-          `${level} CI`,
-          'ECE',
-          `ECE ${level} CI`,
-          'adaptive ECE',
-          'MCE',
-          'Brier',
-          'NLL',
-          'macro F1',
-          'worst group',
-          'disparity',
-          'flip rate',
-        ],
-        evaluation.cells.map((cell) => [
-          cell.model,
-          cell.condition,
-          seedText(cell.seed),
-          percent(cell.accuracy.estimate),
-          `[${percent(cell.accuracy.lower)}, ${percent(cell.accuracy.upper)}]`,
-          number(cell.calibration.ece),
-          cell.calibration.eceInterval
-            ? `[${number(cell.calibration.eceInterval.lower)}, ${number(cell.calibration.eceInterval.upper)}]`
-            : '–',
-          number(cell.calibration.adaptiveEce),
-          number(cell.calibration.mce),
-          number(cell.calibration.brier),
-          number(cell.calibration.nll),
-          number(cell.macroF1),
-          cell.subgroups.worstGroup === null
-            ? '–'
-            : `${cell.subgroups.worstGroup} ${percent(cell.subgroups.worstGroupAccuracy ?? 0)}`,
-          number(cell.subgroups.disparity),
-          cell.versusClean?.flipRate == null ? '–' : percent(cell.versusClean.flipRate),
-        ]),
-      ),
+      dataTable('Accuracy, calibration and subgroup summary per cell', evaluationCellsTable(evaluation)),
     ],
   };
 }
@@ -572,10 +512,10 @@ function subgroupSection(results: BenchmarkResults, evaluation: StoredEvaluation
   };
 }
 
-const side = (cell: Comparison['a']): string =>
-  `${cell.model} ${cell.condition}${cell.seed === null ? '' : ` (seed ${cell.seed})`}`;
+const ADJUSTED_P_COLUMN = 6;
 
 function comparisonSection(evaluation: StoredEvaluation): Section {
+  const comparisons = comparisonsTableData(evaluation.comparisons, evaluation.level);
   const level = `${Math.round(evaluation.level * 100)}%`;
   const correction = evaluation.correction === 'holm' ? 'Holm' : 'Benjamini-Hochberg';
   const significant = evaluation.comparisons.filter((comparison) => comparison.significant).length;
@@ -588,51 +528,18 @@ function comparisonSection(evaluation: StoredEvaluation): Section {
         `minimum relevant effect of ${(evaluation.minimumEffect * 100).toFixed(1)} points. ` +
         `${significant} of ${evaluation.comparisons.length} are significant after correction.`,
     ),
-    htmlTable(
-      `Paired comparisons with ${correction}-corrected p-values`,
-      [
-        'A',
-        'B',
-        'difference',
-        `${level} CI`,
-        "Cohen's h",
-        'p (exact)',
-        'p adjusted',
-        'power',
-        'n for min. effect',
-        'verdict',
-      ],
-      evaluation.comparisons.map((comparison) => [
-        side(comparison.a),
-        side(comparison.b),
-        signedPoints(comparison.difference.estimate),
-        `[${signedPoints(comparison.difference.lower)}, ${signedPoints(comparison.difference.upper)}]`,
-        comparison.cohensH.toFixed(3),
-        pValue(comparison.mcnemar.exactP),
-        comparison.significant
-          ? { html: `<strong>${escapeXml(pValue(comparison.adjustedP))}</strong>` }
-          : pValue(comparison.adjustedP),
-        comparison.power === null ? '–' : comparison.power.toFixed(2),
-        comparison.samplesForMinimumEffect === null ? '–' : String(comparison.samplesForMinimumEffect.n),
-        comparison.verdict,
-      ]),
-    ),
+    dataTable(`Paired comparisons with ${correction}-corrected p-values`, {
+      ...comparisons,
+      // Significant after correction: the adjusted p in bold.
+      rows: comparisons.rows.map((row, index) =>
+        evaluation.comparisons[index].significant
+          ? row.map((cell, column) => (column === ADJUSTED_P_COLUMN ? `**${cell}**` : cell))
+          : row,
+      ),
+    }),
   ];
   if (evaluation.replication.length > 0) {
-    body.push(
-      htmlTable(
-        'Replication across seeds',
-        ['model', 'condition', 'seeds', 'mean accuracy', 'SD', `${level} t interval`],
-        evaluation.replication.map((row) => [
-          row.model,
-          row.condition,
-          String(row.seeds),
-          percent(row.mean),
-          row.sd === null ? '–' : (row.sd * 100).toFixed(2),
-          row.interval ? `[${percent(row.interval.lower)}, ${percent(row.interval.upper)}]` : '–',
-        ]),
-      ),
-    );
+    body.push(dataTable('Replication across seeds', replicationTable(evaluation)));
   }
   return { id: 'comparisons', title: 'Paired comparisons', body };
 }
@@ -643,17 +550,9 @@ function failureSection(
   images: ReadonlyMap<string, Uint8Array>,
 ): Section {
   const body = [
-    htmlTable(
+    dataTable(
       'Most-confused class pairs (true -> predicted, count) per cell',
-      ['model', 'condition', 'seed', 'most confused pairs'],
-      evaluation.cells.map((cell) => [
-        cell.model,
-        cell.condition,
-        seedText(cell.seed),
-        cell.confusedPairs
-          .map((pair) => `${pair.trueClass}->${pair.predictedClass} (${pair.count})`)
-          .join(', ') || '–',
-      ]),
+      confusedPairsTable(evaluation),
       true,
     ),
   ];
@@ -693,21 +592,7 @@ function cellsSection(results: BenchmarkResults): Section {
   return {
     id: 'cells',
     title: 'Cells',
-    body: [
-      htmlTable(
-        'Every cell of the run',
-        ['#', 'model', 'condition', 'seed', 'accuracy', 'correct / total', 'cell key'],
-        results.cells.map((cell) => [
-          String(cell.index),
-          cell.model,
-          cell.condition,
-          seedText(cell.seed),
-          percent(cell.metrics.accuracy),
-          `${cell.metrics.correct} / ${cell.metrics.total}`,
-          code(cell.key.slice(0, 16)),
-        ]),
-      ),
-    ],
+    body: [dataTable('Every cell of the run', cellsTable(results))],
   };
 }
 

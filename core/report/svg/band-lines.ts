@@ -10,6 +10,7 @@ import {
   legend,
   LEGEND_ROW_HEIGHT,
   noDataChart,
+  PLOT_MARGIN,
   plotArea,
   svgRoot,
   type ChartText,
@@ -47,8 +48,6 @@ export interface BandChartInput extends ChartText {
   readonly height?: number;
 }
 
-const MARGIN = { top: 30, right: 16, bottom: 66, left: 58 };
-
 export function bandLineChart(input: BandChartInput): string {
   const width = input.width ?? 380;
   const height = input.height ?? 270;
@@ -59,7 +58,7 @@ export function bandLineChart(input: BandChartInput): string {
 
   const points = series.flatMap((entry) => entry.points);
   const xs = [...new Set(points.map((point) => point.x))].sort((a, b) => a - b);
-  const area = plotArea(width, height, MARGIN);
+  const area = plotArea(width, height, PLOT_MARGIN);
   const x = linearScale([xs[0], xs[xs.length - 1]], [area.left + 10, area.right - 10]);
   const yFloor = input.yFloor ?? accuracyAxisFloor(points.map((point) => point.lower));
   const y = linearScale([yFloor, 1], [area.bottom, area.top]);

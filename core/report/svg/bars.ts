@@ -9,6 +9,7 @@ import {
   legend,
   LEGEND_ROW_HEIGHT,
   noDataChart,
+  PLOT_MARGIN,
   plotArea,
   svgRoot,
   type ChartText,
@@ -42,7 +43,8 @@ export interface BarChartInput extends ChartText {
   readonly height?: number;
 }
 
-const MARGIN = { top: 40, right: 16, bottom: 66, left: 58 };
+// More room on top than other charts: the "worst" label may sit above a bar at 100%.
+const MARGIN = { ...PLOT_MARGIN, top: 40 };
 
 export function groupedBarChart(input: BarChartInput): string {
   const height = input.height ?? 280;

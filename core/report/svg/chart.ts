@@ -27,6 +27,9 @@ export interface PlotArea {
   readonly bottom: number;
 }
 
+/** Room around the plot for the title (top), tick labels and axis titles (left, bottom) and the legend. */
+export const PLOT_MARGIN: Margin = { top: 30, right: 16, bottom: 66, left: 58 };
+
 export function plotArea(width: number, height: number, margin: Margin): PlotArea {
   return { left: margin.left, top: margin.top, right: width - margin.right, bottom: height - margin.bottom };
 }

@@ -10,6 +10,7 @@ import {
   legend,
   LEGEND_ROW_HEIGHT,
   noDataChart,
+  PLOT_MARGIN,
   plotArea,
   svgRoot,
   type ChartText,
@@ -37,8 +38,6 @@ export interface ReliabilityInput extends ChartText {
   readonly height?: number;
 }
 
-const MARGIN = { top: 30, right: 16, bottom: 66, left: 58 };
-
 export function reliabilityDiagram(input: ReliabilityInput): string {
   const width = input.width ?? 320;
   const height = input.height ?? 320;
@@ -54,7 +53,7 @@ export function reliabilityDiagram(input: ReliabilityInput): string {
     .filter((entry) => entry.bins.length > 0);
   if (series.length === 0) return noDataChart(input, width, 140);
 
-  const area = plotArea(width, height, MARGIN);
+  const area = plotArea(width, height, PLOT_MARGIN);
   const x = linearScale([0, 1], [area.left, area.right]);
   const y = linearScale([0, 1], [area.bottom, area.top]);
   const ticks = niceTicks(0, 1, 5);
