@@ -15,7 +15,8 @@ import { escapeXml } from '../core/report/svg/markup';
 import type { BenchmarkResults } from '../core/results';
 import { killSpawnedTempests, REPO_ROOT, runTempest, tempDir } from './helpers/cli';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium, which infra/install-chromium.sh installs (TEMPEST_CHROMIUM points elsewhere).
+const CHROMIUM = process.env.TEMPEST_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
