@@ -433,8 +433,10 @@ describe('the page', () => {
       })),
     }));
     const withAttacks = renderHtmlReport({ results, provenance, images: new Map(), attacks });
-    const chart = /<svg[^>]*id="attack-pgd-linf"[\s\S]*?<\/svg>/.exec(withAttacks)?.[0] ?? '';
-    expect(chart).toContain('<title id="attack-pgd-linf-title">Robust accuracy vs epsilon: pgd-linf</title>');
+    const chart = /<svg[^>]*id="attack-0-pgd-linf"[\s\S]*?<\/svg>/.exec(withAttacks)?.[0] ?? '';
+    expect(chart).toContain(
+      '<title id="attack-0-pgd-linf-title">Robust accuracy vs epsilon: pgd-linf</title>',
+    );
     expect(attributeValues(chart, 'g', 'series', 'data-series')).toEqual(['mlp', 'cnn']);
     expect(chart).toContain('>0.00784<'); // 2/255 to three significant digits
     expect(withAttacks.indexOf('id="attacks"')).toBeLessThan(withAttacks.indexOf('id="summary"'));
@@ -480,6 +482,23 @@ describe('the page', () => {
       images: new Map(),
     });
     expect(calm).toContain('Every cell matches the baseline run');
+  });
+
+  it('keeps element ids unique when names slug alike', () => {
+    const alike: BenchmarkResults = {
+      ...results,
+      summary: [
+        ...results.summary,
+        { ...summaryRow('fog.x/s1', 1, 0.7), corruption: 'fog.x' },
+        { ...summaryRow('fog-x/s1', 1, 0.6), corruption: 'fog-x' },
+      ],
+    };
+    const ids = [
+      ...renderHtmlReport({ results: alike, provenance, images: new Map() }).matchAll(/\sid="([^"]+)"/g),
+    ].map((match) => match[1]);
+    expect(ids).toContain('severity-1-fog-x');
+    expect(ids).toContain('severity-2-fog-x');
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('gives the same bytes for the same input', () => {

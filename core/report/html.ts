@@ -271,9 +271,10 @@ function corruptionSection(results: BenchmarkResults): Section | null {
   const yFloor = accuracyAxisFloor(
     curves.flatMap((curve) => curve.series.flatMap((entry) => entry.points.map((point) => point.lower))),
   );
-  const charts = curves.map(({ corruption, series }) =>
+  // Ids carry the index: two names may slug alike ("a.b", "a-b") and ids must be unique on the page.
+  const charts = curves.map(({ corruption, series }, index) =>
     bandLineChart({
-      id: `severity-${slug(corruption)}`,
+      id: `severity-${index}-${slug(corruption)}`,
       title: `Accuracy vs severity: ${corruption}`,
       description:
         `Top-1 accuracy of ${series.map((entry) => entry.name).join(', ')} under ${corruption} at each severity ` +
@@ -362,9 +363,9 @@ function attackSection(attacks: readonly AttackCurve[] | undefined): Section | n
         'Robust accuracy against the perturbation budget epsilon, one panel per attack, one line per model, with intervals as bands.',
       ),
       figureGrid(
-        names.map((attack) =>
+        names.map((attack, index) =>
           bandLineChart({
-            id: `attack-${slug(attack)}`,
+            id: `attack-${index}-${slug(attack)}`,
             title: `Robust accuracy vs epsilon: ${attack}`,
             description: `Robust accuracy of each model under ${attack} at each epsilon, with its interval as band.`,
             series: attacks
@@ -426,13 +427,13 @@ function driftSection(results: BenchmarkResults): Section | null {
 
 function calibrationSection(results: BenchmarkResults, evaluation: StoredEvaluation): Section {
   const level = `${Math.round(evaluation.level * 100)}%`;
-  const charts = results.models.flatMap((model) => {
+  const charts = results.models.flatMap((model, index) => {
     const { clean, worst } = cleanAndWorst(evaluation, model.id);
     const cells = [clean, worst].filter((cell): cell is CellEvaluation => cell !== undefined);
     if (cells.length === 0) return [];
     return [
       reliabilityDiagram({
-        id: `reliability-${slug(model.id)}`,
+        id: `reliability-${index}-${slug(model.id)}`,
         title: `Reliability: ${model.id}`,
         description:
           `Reliability diagram of ${model.id}: accuracy against mean confidence per equal-width confidence bin for ` +
@@ -477,14 +478,14 @@ function subgroupSection(results: BenchmarkResults, evaluation: StoredEvaluation
   const source = evaluation.cells[0]?.subgroups.source;
   if (source === undefined) return null;
   const level = `${Math.round(evaluation.level * 100)}%`;
-  const charts = results.models.flatMap((model) => {
+  const charts = results.models.flatMap((model, index) => {
     const { clean, worst } = cleanAndWorst(evaluation, model.id);
     const cells = [clean, worst].filter((cell): cell is CellEvaluation => cell !== undefined);
     const names = [...new Set(cells.flatMap((cell) => cell.subgroups.groups.map((group) => group.name)))];
     if (names.length < 2) return [];
     return [
       groupedBarChart({
-        id: `subgroups-${slug(model.id)}`,
+        id: `subgroups-${index}-${slug(model.id)}`,
         title: `Accuracy per ${source === 'label' ? 'class' : source}: ${model.id}`,
         description:
           `Top-1 accuracy of ${model.id} per group of ${source === 'label' ? 'the true class' : source} for ` +
