@@ -7,6 +7,7 @@ import { lineageDot, lineageMermaid, lineageOf, lineageSvg } from '../core/prove
 import { toProvJson } from '../core/provenance/prov-json';
 import type { ProvenanceRecord } from '../core/provenance/record';
 import { signFile } from '../core/provenance/signature';
+import { galleryImagesShown, renderHtmlReport } from '../core/report/html';
 import type { BenchmarkResults } from '../core/results';
 import { getJson } from '../core/store/json';
 import { MEDIA_TYPES, type ArtifactStore } from '../core/store/types';
@@ -17,6 +18,7 @@ export const HISTORY_INDEX = 'histories';
 export const OUTPUT_FILES = {
   results: 'results.json',
   report: 'report.md',
+  htmlReport: 'report.html',
   record: 'run.json',
   provenance: 'provenance.json',
   history: 'history.json',
@@ -118,6 +120,17 @@ export async function writeRunOutputs(
     for (const [name, text] of Object.entries(derivedFiles(record))) {
       await writeFile(join(dir, name), text);
       written.push(join(dir, name));
+    }
+    if (outcome.results) {
+      // report.html is rendered here rather than stored: it embeds the gallery images it shows.
+      const results = await getJson<BenchmarkResults>(store, outcome.results.sha256);
+      const images = new Map<string, Uint8Array>();
+      for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
+      await writeFile(
+        join(dir, OUTPUT_FILES.htmlReport),
+        renderHtmlReport({ results, provenance: record, images }),
+      );
+      written.push(join(dir, OUTPUT_FILES.htmlReport));
     }
   }
   if (historyJson !== undefined) {

@@ -2,21 +2,34 @@ import type { ProvenanceRecord } from '../provenance/record';
 import type { BootstrapDifference, RunComparison } from '../compare';
 import type { Comparison } from '../evaluation';
 import type { PooledEffect } from '../meta';
-import type { BenchmarkResults } from '../results';
+import type { BenchmarkResults, StoredEvaluation } from '../results';
 
-const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
+export const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-const ratio = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
+/**
+ * A report table's header and formatted cells (Markdown inline syntax: `code` spans). report.md
+ * and report.html draw the same TableData, so their numbers cannot drift apart.
+ */
+export interface TableData {
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
 
-/** The corruption section: per-corruption accuracy and CE, mCE, relative mCE, severity curves. */
-function corruptionSection(results: BenchmarkResults): string[] {
-  const report = results.corruptionError;
-  if (!report) return [];
+const markdownTable = (data: TableData): string => table(data.header, data.rows);
+
+export const ratio = (value: number | null): string => (value === null ? '–' : value.toFixed(3));
+
+/** The corruption tables: mCE per model, accuracy and CE per corruption, severity curves. */
+export function corruptionTables(report: NonNullable<BenchmarkResults['corruptionError']>): {
+  models: TableData;
+  corruptions: TableData;
+  curves: TableData;
+} {
   const models = report.models.map((model) => model.model);
   const corruptions = report.models[0]?.corruptions.map((score) => score.corruption) ?? [];
   const scoreOf = (model: string, corruption: string) =>
@@ -28,51 +41,33 @@ function corruptionSection(results: BenchmarkResults): string[] {
       report.models.flatMap((model) => model.corruptions.flatMap((c) => c.curve.map((p) => p.severity))),
     ),
   ].sort();
-  return [
-    '## Corruption robustness',
-    '',
-    `Corruption error CE = sum over severities of a model's top-1 error / the same sum for the baseline ` +
-      `"${report.baseline}" (Hendrycks & Dietterich 2019); relative CE uses errors above each model's clean error. ` +
-      (report.imagenetCBenchmarkSet
-        ? 'All 15 ImageNet-C benchmark corruptions at severities 1-5 are present, so mCE and relative mCE are ' +
-          "averaged over those 15 as in the paper (other corruptions' CE is shown below but not averaged)."
-        : `Not all 15 ImageNet-C benchmark corruptions at severities 1-5 are present: mCE is over ${report.mceCorruptions.join(', ')}.`),
-    '',
-    table(
-      ['model', 'clean accuracy', 'mean corruption accuracy', 'mCE', 'relative mCE'],
-      report.models.map((model) => [
+  return {
+    models: {
+      header: ['model', 'clean accuracy', 'mean corruption accuracy', 'mCE', 'relative mCE'],
+      rows: report.models.map((model) => [
         model.model,
         model.cleanAccuracy === null ? '–' : percent(model.cleanAccuracy),
         percent(model.meanCorruptionAccuracy),
         ratio(model.mCE),
         ratio(model.relativeMCE),
       ]),
-    ),
-    '',
-    ...(report.excluded.length > 0
-      ? [
-          `Left out of mCE: ${report.excluded.map((entry) => `${entry.corruption} (${entry.reason})`).join('; ')}.`,
-          '',
-        ]
-      : []),
-    'Accuracy (mean over severities) and CE per corruption:',
-    '',
-    table(
-      ['corruption', ...models.flatMap((model) => [`${model} accuracy`, `${model} CE`, `${model} rel. CE`])],
-      corruptions.map((corruption) => [
+    },
+    corruptions: {
+      header: [
+        'corruption',
+        ...models.flatMap((model) => [`${model} accuracy`, `${model} CE`, `${model} rel. CE`]),
+      ],
+      rows: corruptions.map((corruption) => [
         corruption,
         ...models.flatMap((model) => {
           const score = scoreOf(model, corruption);
           return [percent(score.meanAccuracy), ratio(score.ce), ratio(score.relativeCe)];
         }),
       ]),
-    ),
-    '',
-    'Severity curves (accuracy at each severity):',
-    '',
-    table(
-      ['corruption', 'model', ...severities.map((severity) => `s${severity}`)],
-      corruptions.flatMap((corruption) =>
+    },
+    curves: {
+      header: ['corruption', 'model', ...severities.map((severity) => `s${severity}`)],
+      rows: corruptions.flatMap((corruption) =>
         models.map((model) => {
           const curve = scoreOf(model, corruption).curve;
           return [
@@ -85,23 +80,64 @@ function corruptionSection(results: BenchmarkResults): string[] {
           ];
         }),
       ),
-    ),
+    },
+  };
+}
+
+/** What the corruption error is, and over which corruptions mCE averages. */
+export function corruptionErrorNote(report: NonNullable<BenchmarkResults['corruptionError']>): string {
+  return (
+    `Corruption error CE = sum over severities of a model's top-1 error / the same sum for the baseline ` +
+    `"${report.baseline}" (Hendrycks & Dietterich 2019); relative CE uses errors above each model's clean error. ` +
+    (report.imagenetCBenchmarkSet
+      ? 'All 15 ImageNet-C benchmark corruptions at severities 1-5 are present, so mCE and relative mCE are ' +
+        "averaged over those 15 as in the paper (other corruptions' CE is shown below but not averaged)."
+      : `Not all 15 ImageNet-C benchmark corruptions at severities 1-5 are present: mCE is over ${report.mceCorruptions.join(', ')}.`)
+  );
+}
+
+/** The corruption section: per-corruption accuracy and CE, mCE, relative mCE, severity curves. */
+function corruptionSection(results: BenchmarkResults): string[] {
+  const report = results.corruptionError;
+  if (!report) return [];
+  const tables = corruptionTables(report);
+  return [
+    '## Corruption robustness',
+    '',
+    corruptionErrorNote(report),
+    '',
+    markdownTable(tables.models),
+    '',
+    ...(report.excluded.length > 0
+      ? [
+          `Left out of mCE: ${report.excluded.map((entry) => `${entry.corruption} (${entry.reason})`).join('; ')}.`,
+          '',
+        ]
+      : []),
+    'Accuracy (mean over severities) and CE per corruption:',
+    '',
+    markdownTable(tables.corruptions),
+    '',
+    'Severity curves (accuracy at each severity):',
+    '',
+    markdownTable(tables.curves),
     '',
   ];
 }
 
-const number = (value: number | null, digits = 4): string => (value === null ? '–' : value.toFixed(digits));
-const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
-const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
+export const number = (value: number | null, digits = 4): string =>
+  value === null ? '–' : value.toFixed(digits);
+export const pValue = (value: number): string => (value < 1e-4 ? value.toExponential(1) : value.toFixed(4));
+export const signedPoints = (value: number): string => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(2)}`;
 const signedNumber = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(4)}`;
 
 const side = (cell: Comparison['a']): string =>
   `${cell.model} ${cell.condition}${cell.seed === null ? '' : ` (seed ${cell.seed})`}`;
 
-/** Paired comparisons as a Markdown table: B - A in points, interval, effect size, raw and adjusted p, power, verdict. */
-export function comparisonsTable(comparisons: readonly Comparison[], level: number): string {
-  return table(
-    [
+/** Paired comparisons: B - A in points, interval, effect size, raw and adjusted p, power, verdict. */
+export function comparisonsTableData(comparisons: readonly Comparison[], level: number): TableData {
+  return {
+    header: [
       'A',
       'B',
       'difference',
@@ -113,7 +149,7 @@ export function comparisonsTable(comparisons: readonly Comparison[], level: numb
       'n for min. effect',
       'verdict',
     ],
-    comparisons.map((comparison) => [
+    rows: comparisons.map((comparison) => [
       side(comparison.a),
       side(comparison.b),
       signedPoints(comparison.difference.estimate),
@@ -125,7 +161,130 @@ export function comparisonsTable(comparisons: readonly Comparison[], level: numb
       comparison.samplesForMinimumEffect === null ? '–' : String(comparison.samplesForMinimumEffect.n),
       comparison.verdict,
     ]),
-  );
+  };
+}
+
+/** Paired comparisons as a Markdown table. */
+export function comparisonsTable(comparisons: readonly Comparison[], level: number): string {
+  return markdownTable(comparisonsTableData(comparisons, level));
+}
+
+const seedCell = (seed: number | null): string => (seed === null ? '–' : String(seed));
+
+/** Per cell: accuracy with its interval, calibration, macro F1, worst group, disparity, flip rate. */
+export function evaluationCellsTable(evaluation: StoredEvaluation): TableData {
+  const level = `${Math.round(evaluation.level * 100)}%`;
+  return {
+    header: [
+      'model',
+      'condition',
+      'seed',
+      'accuracy',
+      `${level} CI`,
+      'ECE',
+      `ECE ${level} CI`,
+      'adaptive ECE',
+      'MCE',
+      'Brier',
+      'NLL',
+      'macro F1',
+      'worst group',
+      'disparity',
+      'flip rate',
+    ],
+    rows: evaluation.cells.map((cell) => [
+      cell.model,
+      cell.condition,
+      seedCell(cell.seed),
+      percent(cell.accuracy.estimate),
+      `[${percent(cell.accuracy.lower)}, ${percent(cell.accuracy.upper)}]`,
+      number(cell.calibration.ece),
+      cell.calibration.eceInterval
+        ? `[${number(cell.calibration.eceInterval.lower)}, ${number(cell.calibration.eceInterval.upper)}]`
+        : '–',
+      number(cell.calibration.adaptiveEce),
+      number(cell.calibration.mce),
+      number(cell.calibration.brier),
+      number(cell.calibration.nll),
+      number(cell.macroF1),
+      cell.subgroups.worstGroup === null
+        ? '–'
+        : `${cell.subgroups.worstGroup} ${percent(cell.subgroups.worstGroupAccuracy ?? 0)}`,
+      number(cell.subgroups.disparity),
+      cell.versusClean?.flipRate == null ? '–' : percent(cell.versusClean.flipRate),
+    ]),
+  };
+}
+
+/** Mean, SD and t interval of accuracy across seeds. */
+export function replicationTable(evaluation: StoredEvaluation): TableData {
+  return {
+    header: [
+      'model',
+      'condition',
+      'seeds',
+      'mean accuracy',
+      'SD',
+      `${Math.round(evaluation.level * 100)}% t interval`,
+    ],
+    rows: evaluation.replication.map((row) => [
+      row.model,
+      row.condition,
+      String(row.seeds),
+      percent(row.mean),
+      row.sd === null ? '–' : (row.sd * 100).toFixed(2),
+      row.interval ? `[${percent(row.interval.lower)}, ${percent(row.interval.upper)}]` : '–',
+    ]),
+  };
+}
+
+/** Most-confused class pairs (true -> predicted, count) per cell. */
+export function confusedPairsTable(evaluation: StoredEvaluation): TableData {
+  return {
+    header: ['model', 'condition', 'seed', 'most confused pairs'],
+    rows: evaluation.cells.map((cell) => [
+      cell.model,
+      cell.condition,
+      seedCell(cell.seed),
+      cell.confusedPairs
+        .map((pair) => `${pair.trueClass}->${pair.predictedClass} (${pair.count})`)
+        .join(', ') || '–',
+    ]),
+  };
+}
+
+/** Mean accuracy (± SD, replicates) per condition and model. */
+export function accuracyByConditionTable(results: BenchmarkResults): TableData {
+  const models = results.models.map((model) => model.id);
+  const conditions = [...new Set(results.summary.map((row) => row.condition))];
+  return {
+    header: ['condition', ...models],
+    rows: conditions.map((condition) => [
+      condition,
+      ...models.map((model) => {
+        const row = results.summary.find((entry) => entry.model === model && entry.condition === condition);
+        if (!row) return '–';
+        const sd = row.accuracy.sd === null ? '' : ` ± ${(row.accuracy.sd * 100).toFixed(2)}`;
+        return `${percent(row.accuracy.mean)}${sd}${row.replicates > 1 ? ` (n=${row.replicates})` : ''}`;
+      }),
+    ]),
+  };
+}
+
+/** Every cell: model, condition, seed, accuracy, counts, key. */
+export function cellsTable(results: BenchmarkResults): TableData {
+  return {
+    header: ['#', 'model', 'condition', 'seed', 'accuracy', 'correct / total', 'cell key'],
+    rows: results.cells.map((cell) => [
+      String(cell.index),
+      cell.model,
+      cell.condition,
+      seedCell(cell.seed),
+      percent(cell.metrics.accuracy),
+      `${cell.metrics.correct} / ${cell.metrics.total}`,
+      `\`${cell.key.slice(0, 16)}\``,
+    ]),
+  };
 }
 
 /** The seeded paired bootstrap of each run-vs-run comparison: accuracy and ECE differences (B - A). */
@@ -200,46 +359,7 @@ function evaluationSection(results: BenchmarkResults): string[] {
       'adaptive (equal-mass) ECE, maximum calibration error, Brier score and NLL; subgroups are ' +
       `${evaluation.cells[0]?.subgroups.source === 'label' ? 'the classes' : `\`${evaluation.cells[0]?.subgroups.source}\``}.`,
     '',
-    table(
-      [
-        'model',
-        'condition',
-        'seed',
-        'accuracy',
-        `${level} CI`,
-        'ECE',
-        `ECE ${level} CI`,
-        'adaptive ECE',
-        'MCE',
-        'Brier',
-        'NLL',
-        'macro F1',
-        'worst group',
-        'disparity',
-        'flip rate',
-      ],
-      evaluation.cells.map((cell) => [
-        cell.model,
-        cell.condition,
-        cell.seed === null ? '–' : String(cell.seed),
-        percent(cell.accuracy.estimate),
-        `[${percent(cell.accuracy.lower)}, ${percent(cell.accuracy.upper)}]`,
-        number(cell.calibration.ece),
-        cell.calibration.eceInterval
-          ? `[${number(cell.calibration.eceInterval.lower)}, ${number(cell.calibration.eceInterval.upper)}]`
-          : '–',
-        number(cell.calibration.adaptiveEce),
-        number(cell.calibration.mce),
-        number(cell.calibration.brier),
-        number(cell.calibration.nll),
-        number(cell.macroF1),
-        cell.subgroups.worstGroup === null
-          ? '–'
-          : `${cell.subgroups.worstGroup} ${percent(cell.subgroups.worstGroupAccuracy ?? 0)}`,
-        number(cell.subgroups.disparity),
-        cell.versusClean?.flipRate == null ? '–' : percent(cell.versusClean.flipRate),
-      ]),
-    ),
+    markdownTable(evaluationCellsTable(evaluation)),
     '',
     '## Paired comparisons',
     '',
@@ -255,39 +375,14 @@ function evaluationSection(results: BenchmarkResults): string[] {
     '',
   ];
   if (evaluation.replication.length > 0) {
-    lines.push(
-      '## Replication across seeds',
-      '',
-      table(
-        ['model', 'condition', 'seeds', 'mean accuracy', 'SD', `${level} t interval`],
-        evaluation.replication.map((row) => [
-          row.model,
-          row.condition,
-          String(row.seeds),
-          percent(row.mean),
-          row.sd === null ? '–' : (row.sd * 100).toFixed(2),
-          row.interval ? `[${percent(row.interval.lower)}, ${percent(row.interval.upper)}]` : '–',
-        ]),
-      ),
-      '',
-    );
+    lines.push('## Replication across seeds', '', markdownTable(replicationTable(evaluation)), '');
   }
   lines.push(
     '## Failure modes',
     '',
     'Most-confused class pairs (true -> predicted, count) per cell:',
     '',
-    table(
-      ['model', 'condition', 'seed', 'most confused pairs'],
-      evaluation.cells.map((cell) => [
-        cell.model,
-        cell.condition,
-        cell.seed === null ? '–' : String(cell.seed),
-        cell.confusedPairs
-          .map((pair) => `${pair.trueClass}->${pair.predictedClass} (${pair.count})`)
-          .join(', ') || '–',
-      ]),
-    ),
+    markdownTable(confusedPairsTable(evaluation)),
     '',
   );
   if (evaluation.galleries.length > 0) {
@@ -326,32 +421,6 @@ function driftSection(results: BenchmarkResults): string[] {
 
 /** report.md: the results a person reads first, then where they came from. */
 export function renderMarkdownReport(results: BenchmarkResults, provenance: ProvenanceRecord): string {
-  const models = results.models.map((model) => model.id);
-  const conditions = [...new Set(results.summary.map((row) => row.condition))];
-  const accuracyTable = table(
-    ['condition', ...models],
-    conditions.map((condition) => [
-      condition,
-      ...models.map((model) => {
-        const row = results.summary.find((entry) => entry.model === model && entry.condition === condition);
-        if (!row) return '–';
-        const sd = row.accuracy.sd === null ? '' : ` ± ${(row.accuracy.sd * 100).toFixed(2)}`;
-        return `${percent(row.accuracy.mean)}${sd}${row.replicates > 1 ? ` (n=${row.replicates})` : ''}`;
-      }),
-    ]),
-  );
-  const cellTable = table(
-    ['#', 'model', 'condition', 'seed', 'accuracy', 'correct / total', 'cell key'],
-    results.cells.map((cell) => [
-      String(cell.index),
-      cell.model,
-      cell.condition,
-      cell.seed === null ? '–' : String(cell.seed),
-      percent(cell.metrics.accuracy),
-      `${cell.metrics.correct} / ${cell.metrics.total}`,
-      `\`${cell.key.slice(0, 16)}\``,
-    ]),
-  );
   const { run, environment, counts } = provenance;
   return [
     `# Tempest report: ${results.benchmark.name}`,
@@ -363,14 +432,14 @@ export function renderMarkdownReport(results: BenchmarkResults, provenance: Prov
     '',
     'Mean top-1 accuracy over replicate seeds (± sample SD where there are several).',
     '',
-    accuracyTable,
+    markdownTable(accuracyByConditionTable(results)),
     '',
     ...corruptionSection(results),
     ...driftSection(results),
     ...evaluationSection(results),
     '## Cells',
     '',
-    cellTable,
+    markdownTable(cellsTable(results)),
     '',
     '## Provenance',
     '',
