@@ -2,12 +2,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApplicationFailure } from '@temporalio/client';
 import { TempestInputError } from '../core/errors';
 import { packageVersionOfTempest } from '../core/package-root';
+import { redactText } from '../core/redact';
 import { SpecError } from '../spec';
 import { DEFAULT_TASK_QUEUE } from '../workers/benchmark-worker';
+import { CODEC_TOKEN_ENV, codecServerCommand } from './commands/codec-server';
 import { compareCommand } from './commands/compare';
 import { metaCommand } from './commands/meta';
 import { powerCommand } from './commands/power';
 import { gateCommand } from './commands/gate';
+import { keygenCommand } from './commands/keygen';
 import { modulesCommand } from './commands/modules';
 import { replayCommand } from './commands/replay';
 import { exportCommand, signCommand } from './commands/sign';
@@ -16,6 +19,7 @@ import { specDiffCommand, specMigrateCommand, specValidateCommand } from './comm
 import { runCommand } from './commands/run';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
+import { payloadKeyFileOption } from './payload-keys';
 
 /** Exit codes: 0 ok, 1 failure, 2 bad input (spec, model, data), 3 run cancelled. */
 const EXIT_BAD_INPUT = 2;
@@ -39,23 +43,29 @@ function inputFailureOf(error: unknown): ApplicationFailure | undefined {
   return undefined;
 }
 
+/** Every error the CLI prints goes through redactText: messages can quote URLs, env or headers. */
+function printError(message: string): void {
+  console.error(redactText(message));
+}
+
 async function exitWith(work: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await work();
   } catch (error) {
     if (error instanceof SpecError || error instanceof TempestInputError) {
-      console.error(`tempest: ${error.message}`);
+      printError(`tempest: ${error.message}`);
       process.exitCode = EXIT_BAD_INPUT;
       return;
     }
     const inputFailure = inputFailureOf(error);
     if (inputFailure) {
-      console.error(`tempest: ${inputFailure.type ?? 'bad input'}: ${inputFailure.message}`);
+      printError(`tempest: ${inputFailure.type ?? 'bad input'}: ${inputFailure.message}`);
       process.exitCode = EXIT_BAD_INPUT;
       return;
     }
-    console.error(`tempest: ${error instanceof Error ? error.message : String(error)}`);
-    if (process.env.TEMPEST_DEBUG) console.error(error);
+    printError(`tempest: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.TEMPEST_DEBUG)
+      printError(error instanceof Error ? (error.stack ?? error.message) : String(error));
     process.exitCode = 1;
   }
 }
@@ -102,6 +112,7 @@ export function buildProgram(): Command {
       "cells this process evaluates at once (default: the spec's concurrency, at most one per CPU core)",
       positiveInt,
     )
+    .addOption(payloadKeyFileOption())
     .action((spec: string, options: Parameters<typeof runCommand>[1]) =>
       exitWith(() => runCommand(spec, options)),
     );
@@ -114,6 +125,7 @@ export function buildProgram(): Command {
     .addOption(taskQueueOption())
     .addOption(artifactsOption())
     .option('--max-concurrent-cells <n>', 'cells evaluated at once', positiveInt, 2)
+    .addOption(payloadKeyFileOption())
     .action((options: Parameters<typeof workerCommand>[0]) => exitWith(() => workerCommand(options)));
 
   program
@@ -122,7 +134,8 @@ export function buildProgram(): Command {
     .argument('[run]', 'workflow id printed by `tempest run`')
     .option('--address <host:port>', 'an existing Temporal cluster (default: the embedded dev server)')
     .addOption(namespaceOption())
-    .action((run: string | undefined, options: { address?: string; namespace: string }) =>
+    .addOption(payloadKeyFileOption())
+    .action((run: string | undefined, options: Parameters<typeof statusCommand>[1]) =>
       exitWith(() => statusCommand(run, options)),
     );
 
@@ -132,7 +145,32 @@ export function buildProgram(): Command {
       'replay exported event histories against the current workflow code (exit 1 on nondeterminism)',
     )
     .argument('<paths...>', 'history JSON files, or run folders holding history.json')
-    .action((paths: string[]) => exitWith(() => replayCommand(paths)));
+    .addOption(payloadKeyFileOption())
+    .action((paths: string[], options: Parameters<typeof replayCommand>[1]) =>
+      exitWith(() => replayCommand(paths, options)),
+    );
+
+  program
+    .command('keygen')
+    .description('write a fresh payload keyring (AES-256 key, file mode 600), or add a key to one')
+    .option('--out <file>', 'keyring file to create (default: print to stdout)')
+    .option('--rotate', 'add a new current key to the existing --out keyring, keeping the old keys', false)
+    .action((options: Parameters<typeof keygenCommand>[0]) => exitWith(() => keygenCommand(options)));
+
+  program
+    .command('codec-server')
+    .description('serve POST /encode and /decode on 127.0.0.1 for the Temporal Web UI and CLI')
+    .option('--port <n>', 'port (0: any free port)', (value) => Number(value), 8888)
+    .option(
+      '--origin <url>',
+      'Web UI origin allowed by CORS; repeatable (default: http://localhost:8233 and http://127.0.0.1:8233)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--token-file <file>', `bearer token clients must send (default: $${CODEC_TOKEN_ENV})`)
+    .addOption(payloadKeyFileOption())
+    .action((options: Parameters<typeof codecServerCommand>[0]) =>
+      exitWith(() => codecServerCommand(options)),
+    );
 
   program
     .command('compare')
@@ -271,7 +309,7 @@ export function main(argv: readonly string[] = process.argv): void {
   buildProgram()
     .parseAsync(argv)
     .catch((error: unknown) => {
-      console.error(`tempest: ${String(error)}`);
+      printError(`tempest: ${String(error)}`);
       process.exitCode = 1;
     });
 }

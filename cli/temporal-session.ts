@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { connectOrStartDevServer, type DevServer } from '../infra/dev-server';
 import { embeddedServerDir } from './state';
 
@@ -6,6 +7,8 @@ export interface TemporalTarget {
   /** host:port of an existing cluster; when absent, the embedded dev server in the state folder is used. */
   readonly address?: string;
   readonly namespace: string;
+  /** Encrypts payloads when a payload key is configured (see cli/payload-keys.ts). */
+  readonly dataConverter?: DataConverter;
 }
 
 export interface TemporalSession {
@@ -27,7 +30,11 @@ export async function openTemporalSession(target: TemporalTarget): Promise<Tempo
   const address = target.address ?? server!.address;
   try {
     const connection = await Connection.connect({ address });
-    const client = new Client({ connection, namespace: target.namespace });
+    const client = new Client({
+      connection,
+      namespace: target.namespace,
+      dataConverter: target.dataConverter,
+    });
     return {
       address,
       client,

@@ -12,9 +12,11 @@ export async function startBenchmark(
   input: BenchmarkInput,
   options: { taskQueue: string; workflowId?: string },
 ): Promise<BenchmarkHandle> {
+  // A client that encrypts payloads must not put the spec's name in the clear workflow id.
+  const encrypted = client.options.loadedDataConverter.payloadCodecs.length > 0;
   return client.workflow.start(benchmarkWorkflow, {
     taskQueue: options.taskQueue,
-    workflowId: options.workflowId ?? benchmarkWorkflowId(input),
+    workflowId: options.workflowId ?? benchmarkWorkflowId(input, { withName: !encrypted }),
     args: [input],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createBenchmarkActivities } from '../activities/benchmark-activities';
 import { temporalActivityRuntime } from '../activities/activity-context';
@@ -15,6 +16,11 @@ export interface BenchmarkWorkerOptions {
   /** Cells evaluated at once by this process; ORT runs each with its own fixed thread count. */
   readonly maxConcurrentActivities: number;
   readonly identity?: string;
+  /**
+   * Payload codecs (encryption) applied outside the workflow sandbox, so the prebuilt workflow
+   * bundle is the same with and without them.
+   */
+  readonly dataConverter?: DataConverter;
 }
 
 /**
@@ -40,6 +46,7 @@ export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Pr
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity,
+    dataConverter: options.dataConverter,
     ...workflowCodeOptions(),
     activities: createBenchmarkActivities({
       store: options.store,

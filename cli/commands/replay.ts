@@ -4,7 +4,9 @@ import { Worker } from '@temporalio/worker';
 import { installWorkerLogging } from '../../workers/benchmark-worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { encryptedKeyIdsInHistoryJson, missingPayloadKeys } from '../../core/codec/history-keys';
 import { workflowCodeOptions } from '../../workers/workflow-code';
+import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 
 const jsonFilesIn = async (dir: string): Promise<string[]> => {
   try {
@@ -40,14 +42,30 @@ async function historyFiles(paths: readonly string[]): Promise<string[]> {
 /**
  * Replay exported event histories against the current workflow code. A determinism failure means
  * the code can no longer reproduce how a recorded run unfolded: exit 1 and say which history.
+ * Histories of encrypted runs hold the server's encrypted payloads; they replay with the keyring
+ * that encrypted them, decoded by the same codec the workers use.
  */
-export async function replayCommand(paths: readonly string[]): Promise<number> {
+export async function replayCommand(
+  paths: readonly string[],
+  options: PayloadKeyOptions = {},
+): Promise<number> {
+  const { keyring, dataConverter } = await payloadEncryption(options);
   installWorkerLogging('WARN');
   let failures = 0;
   for (const file of await historyFiles(paths)) {
-    const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
+    const json: unknown = JSON.parse(await readFile(file, 'utf8'));
+    const keyProblem = missingPayloadKeys(encryptedKeyIdsInHistoryJson(json), keyring);
+    if (keyProblem) {
+      failures++;
+      console.log(`FAILED  ${file}: ${keyProblem}`);
+      continue;
+    }
+    const history = historyFromJSON(json);
     try {
-      await Worker.runReplayHistory({ ...workflowCodeOptions(), replayName: 'tempest-replay' }, history);
+      await Worker.runReplayHistory(
+        { ...workflowCodeOptions(), dataConverter, replayName: 'tempest-replay' },
+        history,
+      );
       console.log(`ok      ${file}`);
     } catch (error) {
       failures++;

@@ -12,12 +12,13 @@ import { evaluateGate } from '../../core/gate';
 import { loadSigningKey } from '../../core/provenance/signature';
 import { followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
+import { payloadEncryption, type PayloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 import { ProgressDisplay } from '../progress';
 import { readBenchmarkInput } from '../spec-file';
 import { defaultArtifactsDir } from '../state';
 import { openTemporalSession } from '../temporal-session';
 
-export interface RunOptions {
+export interface RunOptions extends PayloadKeyOptions {
   readonly out?: string;
   readonly address?: string;
   readonly namespace: string;
@@ -41,8 +42,10 @@ interface FinishedRun {
 
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
   const input = await readBenchmarkInput(specPath);
-  // Load the key before running, so a bad key fails in a second rather than after the sweep.
+  // Load the keys before running, so a bad key fails in a second rather than after the sweep.
   const signingKey = await loadSigningKey(options.signKey);
+  // A bad key file is bad input: refuse before anything starts, like a bad spec.
+  const encryption = options.executor === 'local' ? {} : await payloadEncryption(options);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const outDir = options.out ?? join('tempest-results', input.spec.name);
   const display = new ProgressDisplay();
@@ -52,7 +55,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     run =
       options.executor === 'local'
         ? await runLocally(input, store, display)
-        : await runOnTemporal(input, store, display, options);
+        : await runOnTemporal(input, store, display, options, encryption);
   } catch (error) {
     if (error instanceof RunInterruptedError) {
       display.stop();
@@ -113,12 +116,17 @@ async function runOnTemporal(
   store: ArtifactStore,
   display: ProgressDisplay,
   options: RunOptions,
+  encryption: PayloadEncryption,
 ): Promise<FinishedRun> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const session = await openTemporalSession({ address: options.address, namespace: options.namespace });
+  const session = await openTemporalSession({
+    address: options.address,
+    namespace: options.namespace,
+    dataConverter: encryption.dataConverter,
+  });
   try {
     const handle = await startBenchmark(session.client, input, { taskQueue: options.taskQueue });
     process.stderr.write(
@@ -138,6 +146,7 @@ async function runOnTemporal(
             namespace: options.namespace,
             taskQueue: options.taskQueue,
             store,
+            dataConverter: encryption.dataConverter,
             maxConcurrentActivities:
               options.maxConcurrentCells ??
               Math.min(input.spec.execution.concurrency, availableParallelism()),
@@ -157,6 +166,8 @@ async function runOnTemporal(
     }
     return {
       outcome,
+      // The server's history as stored: with a payload key its payloads stay encrypted, and
+      // `tempest replay` decrypts them with the same key.
       history: historyToJSON(await handle.fetchHistory()),
       label: `workflow ${handle.workflowId}, run ${(await handle.describe()).runId}`,
     };

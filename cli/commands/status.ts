@@ -1,6 +1,7 @@
 import type { BenchmarkProgress } from '../../activities/types';
 import { progressQuery } from '../../workflows/benchmark';
-import { openTemporalSession, type TemporalTarget } from '../temporal-session';
+import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
+import { openTemporalSession } from '../temporal-session';
 
 const QUERY_TIMEOUT_MS = 5000;
 
@@ -19,8 +20,16 @@ async function queryWithTimeout(
 }
 
 /** Status of one run (workflow id), or a list of recent benchmark runs when no id is given. */
-export async function statusCommand(runId: string | undefined, target: TemporalTarget): Promise<number> {
-  const session = await openTemporalSession(target);
+export async function statusCommand(
+  runId: string | undefined,
+  options: { address?: string; namespace: string } & PayloadKeyOptions,
+): Promise<number> {
+  const { dataConverter } = await payloadEncryption(options);
+  const session = await openTemporalSession({
+    address: options.address,
+    namespace: options.namespace,
+    dataConverter,
+  });
   try {
     if (!runId) {
       let count = 0;

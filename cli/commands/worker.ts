@@ -1,8 +1,9 @@
 import { openArtifactStore } from '../../core/store/open';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
+import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 import { defaultArtifactsDir } from '../state';
 
-export interface WorkerCommandOptions {
+export interface WorkerCommandOptions extends PayloadKeyOptions {
   readonly address: string;
   readonly namespace: string;
   readonly taskQueue: string;
@@ -12,6 +13,7 @@ export interface WorkerCommandOptions {
 
 /** A standalone worker for a cluster: runs until SIGINT/SIGTERM, then finishes its current tasks. */
 export async function workerCommand(options: WorkerCommandOptions): Promise<number> {
+  const { keyring, dataConverter } = await payloadEncryption(options);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   installWorkerLogging('INFO');
   await withBenchmarkWorker(
@@ -20,11 +22,13 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
       namespace: options.namespace,
       taskQueue: options.taskQueue,
       store,
+      dataConverter,
       maxConcurrentActivities: options.maxConcurrentCells,
     },
     async (worker) => {
       console.log(
-        `tempest worker ${process.pid} polling ${options.taskQueue} on ${options.address} (namespace ${options.namespace}), artifacts ${store.uri}`,
+        `tempest worker ${process.pid} polling ${options.taskQueue} on ${options.address} (namespace ${options.namespace}), artifacts ${store.uri}, ` +
+          (keyring ? `payloads encrypted with key ${keyring.current}` : 'payloads not encrypted'),
       );
       await worker.run();
     },

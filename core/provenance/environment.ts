@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, hostname, platform, release, totalmem, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageVersionOfTempest } from '../package-root';
+import { redact } from '../redact';
 
 /** Packages whose versions can change results or their orchestration; recorded in every run. */
 const TRACKED_PACKAGES = [
@@ -57,7 +58,11 @@ export interface EnvironmentRecord {
   readonly packages: Record<string, string>;
 }
 
-/** The machine and software a piece of work ran on. */
+/**
+ * The machine and software a piece of work ran on. No environment variables are recorded; the
+ * record still goes through redact() so a credential in, say, a hostname or user name never lands
+ * in provenance.
+ */
 export function captureEnvironment(): EnvironmentRecord {
   const cpuList = cpus();
   let user = 'unknown';
@@ -66,7 +71,7 @@ export function captureEnvironment(): EnvironmentRecord {
   } catch {
     // some containers have no passwd entry for the uid
   }
-  return {
+  return redact({
     tempest: packageVersionOfTempest(),
     node: process.versions.node,
     v8: process.versions.v8,
@@ -79,5 +84,5 @@ export function captureEnvironment(): EnvironmentRecord {
     hostname: hostname(),
     user,
     packages: Object.fromEntries(TRACKED_PACKAGES.map((name) => [name, packageVersion(name)])),
-  };
+  });
 }

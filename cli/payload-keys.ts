@@ -1,0 +1,25 @@
+import { Option } from 'commander';
+import type { DataConverter } from '@temporalio/common';
+import { loadKeyring, payloadDataConverter, type Keyring } from '../core/codec';
+
+export interface PayloadKeyOptions {
+  readonly payloadKeyFile?: string;
+}
+
+export const payloadKeyFileOption = () =>
+  new Option(
+    '--payload-key-file <file>',
+    'keyring that encrypts Temporal payloads (default: $TEMPEST_PAYLOAD_KEYS or $TEMPEST_PAYLOAD_KEY; none: not encrypted)',
+  );
+
+export interface PayloadEncryption {
+  /** Undefined when no key is configured: payloads go to the server as plain JSON. */
+  readonly keyring?: Keyring;
+  readonly dataConverter?: DataConverter;
+}
+
+/** The keyring named by --payload-key-file or the environment, and the data converter built on it. */
+export async function payloadEncryption(options: PayloadKeyOptions): Promise<PayloadEncryption> {
+  const keyring = await loadKeyring({ keyFile: options.payloadKeyFile });
+  return { keyring, dataConverter: payloadDataConverter(keyring) };
+}
