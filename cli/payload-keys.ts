@@ -1,6 +1,12 @@
 import { Option } from 'commander';
 import type { DataConverter } from '@temporalio/common';
-import { loadKeyring, payloadDataConverter, type Keyring } from '../core/codec';
+import {
+  ENCRYPTED_ENCODING,
+  loadKeyring,
+  PayloadKeyError,
+  payloadDataConverter,
+  type Keyring,
+} from '../core/codec';
 
 export interface PayloadKeyOptions {
   readonly payloadKeyFile?: string;
@@ -22,4 +28,18 @@ export interface PayloadEncryption {
 export async function payloadEncryption(options: PayloadKeyOptions): Promise<PayloadEncryption> {
   const keyring = await loadKeyring({ keyFile: options.payloadKeyFile });
   return { keyring, dataConverter: payloadDataConverter(keyring) };
+}
+
+/**
+ * A client without the key gets the SDK's "Unknown encoding: binary/encrypted" when it reads an
+ * encrypted payload; turn that into what the user has to do.
+ */
+export function explainEncryptedPayloads(error: unknown): unknown {
+  if (error instanceof Error && error.message.includes(ENCRYPTED_ENCODING)) {
+    return new PayloadKeyError(
+      'payloads are encrypted; a payload key is needed to read them: --payload-key-file FILE, ' +
+        'TEMPEST_PAYLOAD_KEYS or TEMPEST_PAYLOAD_KEY',
+    );
+  }
+  return error;
 }

@@ -1,6 +1,6 @@
 import type { BenchmarkProgress } from '../../activities/types';
 import { progressQuery } from '../../workflows/benchmark';
-import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
+import { explainEncryptedPayloads, payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 import { openTemporalSession } from '../temporal-session';
 
 const QUERY_TIMEOUT_MS = 5000;
@@ -58,7 +58,9 @@ export async function statusCommand(
           : 'progress: unavailable (no worker answered; start one with `tempest worker` or rerun `tempest run`)',
       );
     } else if (description.status.name === 'COMPLETED') {
-      const outcome = (await handle.result()) as {
+      const outcome = (await handle.result().catch((error: unknown) => {
+        throw explainEncryptedPayloads(error);
+      })) as {
         status: string;
         results?: { sha256: string };
         cells: { total: number; cached: number };

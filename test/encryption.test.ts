@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectOrStartDevServer } from '../infra/dev-server';
+import { killSpawnedTempests, REPO_ROOT, runTempest, tempDir } from './helpers/cli';
+
+afterAll(killSpawnedTempests);
+
+const SPEC_NAME = 'confidential-audit-spec';
+const MODEL_PATH = join(REPO_ROOT, 'examples', 'models', 'mnist-mlp.onnx');
+
+/** A 2-cell benchmark whose spec text, model path, module and dataset names we then look for. */
+async function writeSpec(): Promise<string> {
+  const dir = await tempDir('secret-spec');
+  const path = join(dir, 'spec.yaml');
+  await writeFile(
+    path,
+    `apiVersion: tempest/v1
+name: ${SPEC_NAME}
+models: [{ id: mlp, path: ${MODEL_PATH} }]
+dataset: { source: builtin, name: mnist, split: test, samples: 100 }
+perturbations: [{ module: gaussian_noise, severities: [2] }]
+seeds: [1]
+`,
+  );
+  return path;
+}
+
+/**
+ * The bytes to search in a history in proto JSON: the JSON itself, plus every payload's data and
+ * metadata base64-decoded (proto JSON stores bytes as base64, which would hide plain text).
+ */
+function historyBytes(historyJson: string): Buffer {
+  const decoded: Buffer[] = [Buffer.from(historyJson)];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const { metadata, data } = node as { metadata?: unknown; data?: unknown };
+    if (metadata && typeof metadata === 'object') {
+      for (const value of Object.values(metadata)) {
+        if (typeof value === 'string') decoded.push(Buffer.from(value, 'base64'));
+      }
+      if (typeof data === 'string') decoded.push(Buffer.from(data, 'base64'));
+    }
+    Object.values(node).forEach(walk);
+  };
+  walk(JSON.parse(historyJson));
+  return Buffer.concat(decoded);
+}
+
+interface ServerEvidence {
+  /** Where each fragment was found: the history fetched by a client without the codec, the raw database files, history.json. */
+  readonly found: Record<'fetchedHistory' | 'database' | 'exportedHistory', string[]>;
+  /** What was looked for. */
+  readonly fragments: readonly string[];
+  readonly out: string;
+  readonly workflowId: string;
+}
+
+/**
+ * Run the spec through `tempest run` (Temporal executor) against a dev server this test starts in
+ * TEMPEST_HOME, so the server outlives the CLI: then read the run's history with a plain client
+ * (no codec: what anyone with server access sees), stop the server and read its SQLite files.
+ */
+async function runAndInspect(
+  spec: string,
+  env: Record<string, string>,
+  whileServerRuns: (workflowId: string, home: string) => Promise<void> = async () => undefined,
+): Promise<ServerEvidence> {
+  const home = await tempDir('encryption-home');
+  const server = await connectOrStartDevServer({ stateDir: join(home, 'temporal') });
+  const out = join(home, 'out');
+  let fetched: string;
+  let workflowId: string;
+  try {
+    const run = await runTempest(['run', spec, '--out', out], { TEMPEST_HOME: home, ...env });
+    expect(run.stderr).not.toContain('tempest:');
+    expect(run.code).toBe(0);
+    const provenance = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as {
+      run: { workflowId: string; runId: string };
+      models: { sha256: string }[];
+    };
+    workflowId = provenance.run.workflowId;
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      const plainClient = new Client({ connection, namespace: 'default' });
+      fetched = historyToJSON(
+        await plainClient.workflow.getHandle(workflowId, provenance.run.runId).fetchHistory(),
+      );
+    } finally {
+      await connection.close();
+    }
+    await whileServerRuns(workflowId, home);
+  } finally {
+    await server.stop();
+  }
+  const dbDir = join(home, 'temporal');
+  const databaseFiles = (await readdir(dbDir)).filter((name) => name.startsWith('temporal.db'));
+  expect(databaseFiles).toContain('temporal.db');
+  const database = Buffer.concat(await Promise.all(databaseFiles.map((name) => readFile(join(dbDir, name)))));
+  const exported = historyBytes(await readFile(join(out, 'history.json'), 'utf8'));
+  // Fragments of the spec (name, model path, module, dataset, folder) and of the data flowing
+  // through the run (the results.json content hash is in activity results and the workflow result).
+  const resultsSha256 = (
+    JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as { results?: { sha256: string } }
+  ).results?.sha256;
+  const fragments = [
+    SPEC_NAME,
+    MODEL_PATH,
+    'gaussian_noise',
+    'mnist',
+    join(spec, '..'),
+    resultsSha256,
+  ].filter((fragment): fragment is string => typeof fragment === 'string');
+  const foundIn = (bytes: Buffer) => fragments.filter((fragment) => bytes.includes(Buffer.from(fragment)));
+  return {
+    found: {
+      fetchedHistory: foundIn(historyBytes(fetched)),
+      database: foundIn(database),
+      exportedHistory: foundIn(exported),
+    },
+    fragments,
+    out,
+    workflowId,
+  };
+}
+
+describe('payload encryption with a real dev server', () => {
+  const key = randomBytes(32).toString('base64');
+
+  it('control: without a key the spec and data fragments are in the server history and database', async () => {
+    const evidence = await runAndInspect(await writeSpec(), {});
+    // Every fragment is findable, so the empty findings of the encrypted run below mean something.
+    expect(evidence.found.fetchedHistory).toEqual(evidence.fragments);
+    expect(evidence.found.exportedHistory).toEqual(evidence.fragments);
+    expect(evidence.found.database).toEqual(evidence.fragments);
+    expect(evidence.workflowId).toContain(SPEC_NAME);
+  });
+
+  it('with TEMPEST_PAYLOAD_KEY no fragment reaches the server; the run replays only with the key', async () => {
+    const spec = await writeSpec();
+    const evidence = await runAndInspect(spec, { TEMPEST_PAYLOAD_KEY: key }, async (workflowId, home) => {
+      // The client side: `tempest status` decodes the outcome with the key, and says what is missing without it.
+      const status = await runTempest(['status', workflowId], {
+        TEMPEST_HOME: home,
+        TEMPEST_PAYLOAD_KEY: key,
+      });
+      expect(status.stdout).toContain('outcome: completed, 2 cells');
+      const blind = await runTempest(['status', workflowId], { TEMPEST_HOME: home });
+      expect(blind.code).toBe(2);
+      expect(blind.stderr).toContain('payloads are encrypted; a payload key is needed');
+    });
+    expect(evidence.found).toEqual({ fetchedHistory: [], database: [], exportedHistory: [] });
+    // The workflow id is stored in clear, so an encrypted run's id leaves the spec name out.
+    expect(evidence.workflowId).toMatch(/^tempest-[0-9a-f]{12}$/);
+    // The key itself is nowhere in the run's outputs.
+    for (const name of ['provenance.json', 'report.md', 'history.json', 'results.json']) {
+      expect(await readFile(join(evidence.out, name), 'utf8')).not.toContain(key);
+    }
+
+    const withKey = await runTempest(['replay', evidence.out], { TEMPEST_PAYLOAD_KEY: key });
+    expect(withKey.stdout).toMatch(/^ok {6}.*history\.json$/m);
+    expect(withKey.code).toBe(0);
+
+    const withoutKey = await runTempest(['replay', evidence.out]);
+    expect(withoutKey.code).toBe(1);
+    expect(withoutKey.stdout).toMatch(
+      /FAILED .*history\.json: its payloads are encrypted \(key default\); a payload key is needed to replay it/,
+    );
+
+    const wrongKey = await runTempest(['replay', evidence.out], {
+      TEMPEST_PAYLOAD_KEYS: JSON.stringify({
+        current: 'other',
+        keys: { other: randomBytes(32).toString('base64') },
+      }),
+    });
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stdout).toContain('payload was encrypted with key default; the keyring has other');
+  });
+});
