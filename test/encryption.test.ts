@@ -1,10 +1,14 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectOrStartDevServer } from '../infra/dev-server';
+import { AesGcmPayloadCodec, keyringFromObject } from '../core/codec';
+import { startCodecServer } from '../infra/codec-server';
+import { connectOrStartDevServer, type DevServer } from '../infra/dev-server';
 import { killSpawnedTempests, REPO_ROOT, runTempest, tempDir } from './helpers/cli';
 
 afterAll(killSpawnedTempests);
@@ -51,6 +55,20 @@ function historyBytes(historyJson: string): Buffer {
   return Buffer.concat(decoded);
 }
 
+const CODEC_TOKEN = randomBytes(16).toString('hex');
+
+/** `temporal` CLI output (the binary the dev server runs), bounded in time. */
+async function temporalCli(server: DevServer, args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(server.cli.path, args, {
+    timeout: 30_000,
+    maxBuffer: 64 << 20,
+  });
+  return stdout;
+}
+
+const foundIn = (bytes: Buffer, fragments: readonly string[]) =>
+  fragments.filter((fragment) => bytes.includes(Buffer.from(fragment)));
+
 interface ServerEvidence {
   /** Where each fragment was found: the history fetched by a client without the codec, the raw database files, history.json. */
   readonly found: Record<'fetchedHistory' | 'database' | 'exportedHistory', string[]>;
@@ -68,7 +86,8 @@ interface ServerEvidence {
 async function runAndInspect(
   spec: string,
   env: Record<string, string>,
-  whileServerRuns: (workflowId: string, home: string) => Promise<void> = async () => undefined,
+  whileServerRuns: (workflowId: string, home: string, server: DevServer) => Promise<void> = async () =>
+    undefined,
 ): Promise<ServerEvidence> {
   const home = await tempDir('encryption-home');
   const server = await connectOrStartDevServer({ stateDir: join(home, 'temporal') });
@@ -93,7 +112,7 @@ async function runAndInspect(
     } finally {
       await connection.close();
     }
-    await whileServerRuns(workflowId, home);
+    await whileServerRuns(workflowId, home, server);
   } finally {
     await server.stop();
   }
@@ -115,12 +134,11 @@ async function runAndInspect(
     join(spec, '..'),
     resultsSha256,
   ].filter((fragment): fragment is string => typeof fragment === 'string');
-  const foundIn = (bytes: Buffer) => fragments.filter((fragment) => bytes.includes(Buffer.from(fragment)));
   return {
     found: {
-      fetchedHistory: foundIn(historyBytes(fetched)),
-      database: foundIn(database),
-      exportedHistory: foundIn(exported),
+      fetchedHistory: foundIn(historyBytes(fetched), fragments),
+      database: foundIn(database, fragments),
+      exportedHistory: foundIn(exported, fragments),
     },
     fragments,
     out,
@@ -142,17 +160,57 @@ describe('payload encryption with a real dev server', () => {
 
   it('with TEMPEST_PAYLOAD_KEY no fragment reaches the server; the run replays only with the key', async () => {
     const spec = await writeSpec();
-    const evidence = await runAndInspect(spec, { TEMPEST_PAYLOAD_KEY: key }, async (workflowId, home) => {
-      // The client side: `tempest status` decodes the outcome with the key, and says what is missing without it.
-      const status = await runTempest(['status', workflowId], {
-        TEMPEST_HOME: home,
-        TEMPEST_PAYLOAD_KEY: key,
-      });
-      expect(status.stdout).toContain('outcome: completed, 2 cells');
-      const blind = await runTempest(['status', workflowId], { TEMPEST_HOME: home });
-      expect(blind.code).toBe(2);
-      expect(blind.stderr).toContain('payloads are encrypted; a payload key is needed');
-    });
+    const evidence = await runAndInspect(
+      spec,
+      { TEMPEST_PAYLOAD_KEY: key },
+      async (workflowId, home, server) => {
+        // The Temporal CLI binary sees ciphertext, and plaintext only through the codec server with the token.
+        const show = (...extra: string[]) =>
+          temporalCli(server, [
+            'workflow',
+            'show',
+            '-w',
+            workflowId,
+            '--address',
+            server.address,
+            '--output',
+            'json',
+            ...extra,
+          ]);
+        expect(foundIn(historyBytes(await show()), [SPEC_NAME, MODEL_PATH, 'gaussian_noise'])).toEqual([]);
+        const codecServer = await startCodecServer({
+          codec: new AesGcmPayloadCodec(
+            keyringFromObject({ current: 'default', keys: { default: key } }, 'test'),
+          ),
+          token: CODEC_TOKEN,
+          origins: [],
+        });
+        try {
+          const decoded = await show(
+            '--codec-endpoint',
+            codecServer.url,
+            '--codec-auth',
+            `Bearer ${CODEC_TOKEN}`,
+          );
+          expect(foundIn(historyBytes(decoded), [SPEC_NAME, MODEL_PATH, 'gaussian_noise'])).toEqual([
+            SPEC_NAME,
+            MODEL_PATH,
+            'gaussian_noise',
+          ]);
+        } finally {
+          await codecServer.close();
+        }
+        // The client side: `tempest status` decodes the outcome with the key, and says what is missing without it.
+        const status = await runTempest(['status', workflowId], {
+          TEMPEST_HOME: home,
+          TEMPEST_PAYLOAD_KEY: key,
+        });
+        expect(status.stdout).toContain('outcome: completed, 2 cells');
+        const blind = await runTempest(['status', workflowId], { TEMPEST_HOME: home });
+        expect(blind.code).toBe(2);
+        expect(blind.stderr).toContain('payloads are encrypted; a payload key is needed');
+      },
+    );
     expect(evidence.found).toEqual({ fetchedHistory: [], database: [], exportedHistory: [] });
     // The workflow id is stored in clear, so an encrypted run's id leaves the spec name out.
     expect(evidence.workflowId).toMatch(/^tempest-[0-9a-f]{12}$/);
