@@ -27,7 +27,7 @@ export interface CodecServer {
 }
 
 /** A payload in the codec server protocol: proto JSON, so metadata values and data are base64. */
-interface JsonPayload {
+export interface JsonPayload {
   metadata?: Record<string, string> | null;
   data?: string | null;
 }
@@ -41,7 +41,7 @@ class HttpError extends Error {
   }
 }
 
-function payloadFromJson(json: JsonPayload): Payload {
+export function payloadFromJson(json: JsonPayload): Payload {
   return {
     metadata: Object.fromEntries(
       Object.entries(json.metadata ?? {}).map(([name, value]) => [name, Buffer.from(value, 'base64')]),
@@ -50,7 +50,7 @@ function payloadFromJson(json: JsonPayload): Payload {
   };
 }
 
-function payloadToJson(payload: Payload): JsonPayload {
+export function payloadToJson(payload: Payload): { metadata: Record<string, string>; data: string } {
   return {
     metadata: Object.fromEntries(
       Object.entries(payload.metadata ?? {}).map(([name, value]) => [

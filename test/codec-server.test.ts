@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec, keyringFromObject } from '../core/codec';
-import { startCodecServer, type CodecServer } from '../infra/codec-server';
+import {
+  payloadFromJson as fromJson,
+  payloadToJson as toJson,
+  startCodecServer,
+  type CodecServer,
+  type JsonPayload,
+} from '../infra/codec-server';
 import { killSpawnedTempests, runTempest, spawnTempest } from './helpers/cli';
 import { waitFor } from './helpers/temporal';
 
@@ -15,26 +21,6 @@ const keyring = keyringFromObject({ current: 'k1', keys: { k1: KEY } }, 'test');
 const codec = new AesGcmPayloadCodec(keyring);
 const VALUE = { spec: 'name: confidential-spec', dataset: 'mnist' };
 
-interface JsonPayload {
-  metadata: Record<string, string>;
-  data: string;
-}
-const toJson = (payload: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(
-    Object.entries(payload.metadata ?? {}).map(([name, value]) => [
-      name,
-      Buffer.from(value!).toString('base64'),
-    ]),
-  ),
-  data: Buffer.from(payload.data ?? []).toString('base64'),
-});
-const fromJson = (json: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(
-    Object.entries(json.metadata).map(([name, value]) => [name, Buffer.from(value, 'base64')]),
-  ),
-  data: Buffer.from(json.data, 'base64'),
-});
-
 async function post(url: string, payloads: JsonPayload[], headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method: 'POST',
@@ -42,7 +28,7 @@ async function post(url: string, payloads: JsonPayload[], headers: Record<string
     body: JSON.stringify({ payloads }),
   });
   const body = (await response.json().catch(() => undefined)) as
-    { payloads?: JsonPayload[]; error?: string } | undefined;
+    { payloads?: ReturnType<typeof toJson>[]; error?: string } | undefined;
   return { status: response.status, body, headers: response.headers };
 }
 const bearer = { Authorization: `Bearer ${TOKEN}` };
