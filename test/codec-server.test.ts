@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec, keyringFromObject } from '../core/codec';
 import {

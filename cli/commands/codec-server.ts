@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { AesGcmPayloadCodec, PayloadKeyError } from '../../core/codec';
+import { TempestInputError } from '../../core/errors';
 import { startCodecServer } from '../../infra/codec-server';
 import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 
@@ -17,12 +18,12 @@ async function readToken(tokenFile: string | undefined): Promise<string> {
   const token = tokenFile
     ? (
         await readFile(tokenFile, 'utf8').catch(() => {
-          throw new PayloadKeyError(`cannot read codec token file ${tokenFile}`);
+          throw new TempestInputError(`cannot read codec token file ${tokenFile}`);
         })
       ).trim()
     : process.env[CODEC_TOKEN_ENV]?.trim();
   if (!token) {
-    throw new PayloadKeyError(
+    throw new TempestInputError(
       `the codec server needs a bearer token: --token-file FILE or ${CODEC_TOKEN_ENV} ` +
         '(any long random string, e.g. `openssl rand -hex 32`)',
     );
@@ -39,6 +40,13 @@ export async function codecServerCommand(options: CodecServerCommandOptions): Pr
     );
   }
   const origins = options.origin?.length ? options.origin : DEFAULT_UI_ORIGINS;
+  for (const origin of origins) {
+    // Browsers send the bare origin; anything else (a path, a trailing slash) would never match.
+    if (URL.canParse(origin) && new URL(origin).origin === origin) continue;
+    throw new TempestInputError(
+      `--origin ${origin}: expected scheme://host[:port], e.g. http://localhost:8233`,
+    );
+  }
   const server = await startCodecServer({
     codec: new AesGcmPayloadCodec(keyring),
     token: await readToken(options.tokenFile),
