@@ -1,15 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec, keyringFromObject } from '../core/codec';
+import { encryptedKeyIdsInHistoryJson } from '../core/codec/history-keys';
 import { startCodecServer } from '../infra/codec-server';
 import { connectOrStartDevServer, type DevServer } from '../infra/dev-server';
-import { killSpawnedTempests, REPO_ROOT, runTempest, tempDir } from './helpers/cli';
+import { killSpawnedTempests, REPO_ROOT, runTempest, spawnTempest, tempDir } from './helpers/cli';
+import { useTestTemporal } from './helpers/temporal';
 
 afterAll(killSpawnedTempests);
 
@@ -56,6 +59,8 @@ function historyBytes(historyJson: string): Buffer {
 }
 
 const CODEC_TOKEN = randomBytes(16).toString('hex');
+/** Keys a developer may have exported must not turn the unencrypted cases into encrypted ones. */
+const NO_KEYS = { TEMPEST_PAYLOAD_KEY: '', TEMPEST_PAYLOAD_KEYS: '' };
 
 /** `temporal` CLI output (the binary the dev server runs), bounded in time. */
 async function temporalCli(server: DevServer, args: string[]): Promise<string> {
@@ -147,10 +152,11 @@ async function runAndInspect(
 }
 
 describe('payload encryption with a real dev server', () => {
+  const testTemporal = useTestTemporal();
   const key = randomBytes(32).toString('base64');
 
   it('control: without a key the spec and data fragments are in the server history and database', async () => {
-    const evidence = await runAndInspect(await writeSpec(), {});
+    const evidence = await runAndInspect(await writeSpec(), NO_KEYS);
     // Every fragment is findable, so the empty findings of the encrypted run below mean something.
     expect(evidence.found.fetchedHistory).toEqual(evidence.fragments);
     expect(evidence.found.exportedHistory).toEqual(evidence.fragments);
@@ -206,7 +212,7 @@ describe('payload encryption with a real dev server', () => {
           TEMPEST_PAYLOAD_KEY: key,
         });
         expect(status.stdout).toContain('outcome: completed, 2 cells');
-        const blind = await runTempest(['status', workflowId], { TEMPEST_HOME: home });
+        const blind = await runTempest(['status', workflowId], { TEMPEST_HOME: home, ...NO_KEYS });
         expect(blind.code).toBe(2);
         expect(blind.stderr).toContain('payloads are encrypted; a payload key is needed');
       },
@@ -223,7 +229,7 @@ describe('payload encryption with a real dev server', () => {
     expect(withKey.stdout).toMatch(/^ok {6}.*history\.json$/m);
     expect(withKey.code).toBe(0);
 
-    const withoutKey = await runTempest(['replay', evidence.out]);
+    const withoutKey = await runTempest(['replay', evidence.out], NO_KEYS);
     expect(withoutKey.code).toBe(1);
     expect(withoutKey.stdout).toMatch(
       /FAILED .*history\.json: its payloads are encrypted \(key default\); a payload key is needed to replay it/,
@@ -237,5 +243,47 @@ describe('payload encryption with a real dev server', () => {
     });
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toContain('payload was encrypted with key default; the keyring has other');
+  });
+
+  it('a standalone worker and `tempest run --address` share a keyring file written by `tempest keygen`', async () => {
+    const temporal = testTemporal();
+    const home = await tempDir('encryption-cluster');
+    const keyFile = join(home, 'keys.json');
+    const keygen = await runTempest(['keygen', '--out', keyFile]);
+    expect(keygen.code).toBe(0);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const { current } = JSON.parse(await readFile(keyFile, 'utf8')) as { current: string };
+    const artifacts = join(home, 'artifacts');
+    const keyArgs = ['--payload-key-file', keyFile];
+    const worker = spawnTempest(
+      ['worker', '--address', temporal.address, '--artifacts', artifacts, ...keyArgs],
+      NO_KEYS,
+    );
+    try {
+      const out = join(home, 'out');
+      const run = await runTempest(
+        [
+          'run',
+          await writeSpec(),
+          '--address',
+          temporal.address,
+          '--artifacts',
+          artifacts,
+          '--out',
+          out,
+          ...keyArgs,
+        ],
+        { TEMPEST_HOME: home, ...NO_KEYS },
+      );
+      expect(run.code).toBe(0);
+      const history = await readFile(join(out, 'history.json'), 'utf8');
+      expect(encryptedKeyIdsInHistoryJson(JSON.parse(history))).toEqual(new Set([current]));
+      expect(foundIn(historyBytes(history), [SPEC_NAME, MODEL_PATH, 'gaussian_noise'])).toEqual([]);
+      const replay = await runTempest(['replay', out, ...keyArgs], NO_KEYS);
+      expect(replay.code).toBe(0);
+    } finally {
+      worker.kill('SIGTERM');
+      await once(worker, 'exit');
+    }
   });
 });
