@@ -1,12 +1,7 @@
 import { Option } from 'commander';
 import type { DataConverter } from '@temporalio/common';
-import {
-  ENCRYPTED_ENCODING,
-  loadKeyring,
-  PayloadKeyError,
-  payloadDataConverter,
-  type Keyring,
-} from '../core/codec';
+import { ENCRYPTED_ENCODING, loadKeyring, PayloadKeyError, type Keyring } from '../core/codec';
+import { payloadDataConverter } from '../workers/payload-encryption';
 
 export interface PayloadKeyOptions {
   readonly payloadKeyFile?: string;

@@ -18,6 +18,7 @@ afterAll(killSpawnedTempests);
 
 const SPEC_NAME = 'confidential-audit-spec';
 const MODEL_PATH = join(REPO_ROOT, 'examples', 'models', 'mnist-mlp.onnx');
+const SECRET_DIR = 'confidential-model-folder';
 
 /** A 2-cell benchmark whose spec text, model path, module and dataset names we then look for. */
 async function writeSpec(): Promise<string> {
@@ -285,5 +286,28 @@ describe('payload encryption with a real dev server', () => {
       worker.kill('SIGTERM');
       await once(worker, 'exit');
     }
+  });
+
+  it('failure messages are encrypted too, and the CLI still prints them in clear', async () => {
+    const databaseMentions = async (env: Record<string, string>) => {
+      const home = await tempDir('encryption-failure');
+      const spec = join(home, 'spec.yaml');
+      await writeFile(
+        spec,
+        `apiVersion: tempest/v1\nname: failing\nmodels: [{ id: m, path: ${SECRET_DIR}/nowhere.onnx }]\n` +
+          'dataset: { source: builtin, name: mnist, samples: 10 }\n',
+      );
+      const run = await runTempest(['run', spec], { TEMPEST_HOME: home, ...env });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        `ModelNotFound: models[0].path: cannot read model "m" at ${join(home, SECRET_DIR)}`,
+      );
+      const dbDir = join(home, 'temporal');
+      const files = (await readdir(dbDir)).filter((name) => name.startsWith('temporal.db'));
+      const database = Buffer.concat(await Promise.all(files.map((name) => readFile(join(dbDir, name)))));
+      return database.includes(Buffer.from(SECRET_DIR));
+    };
+    expect(await databaseMentions(NO_KEYS)).toBe(true); // control: the activity's error message names the path
+    expect(await databaseMentions({ TEMPEST_PAYLOAD_KEY: key })).toBe(false);
   });
 });
