@@ -70,6 +70,14 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
   }
 }
 
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new InvalidArgumentError('expected a port number, 0-65535');
+  }
+  return parsed;
+}
+
 const namespaceOption = () => new Option('--namespace <ns>', 'Temporal namespace').default('default');
 const taskQueueOption = () =>
   new Option('--task-queue <name>', 'Temporal task queue').default(DEFAULT_TASK_QUEUE);
@@ -160,7 +168,7 @@ export function buildProgram(): Command {
   program
     .command('codec-server')
     .description('serve POST /encode and /decode on 127.0.0.1 for the Temporal Web UI and CLI')
-    .option('--port <n>', 'port (0: any free port)', (value) => Number(value), 8888)
+    .option('--port <n>', 'port (0: any free port)', port, 8888)
     .option(
       '--origin <url>',
       'Web UI origin allowed by CORS; repeatable (default: http://localhost:8233 and http://127.0.0.1:8233)',
