@@ -124,20 +124,18 @@ class HeadBuilder {
       axis: { int: 1 },
     });
     const column = (tensor: string, k: number) => emit.slice(tensor, [k], [k + 1], [1]);
-    const tailWeight = emit.floatScalar(1 / tail.length);
+    const mean = (sum: string) =>
+      tail.length === 1 ? sum : emit.mul(sum, emit.floatScalar(1 / tail.length));
     const tailValues = emit.sum(tail.map((k) => column(values, k)));
     const tailOneHots = emit.sum(tail.map((k) => this.oneHotFloat(column(order, k))));
     const denominator = emit.add(
-      emit.sub(column(values, 0), tail.length === 1 ? tailValues : emit.mul(tailValues, tailWeight)),
+      emit.sub(column(values, 0), mean(tailValues)),
       emit.floatScalar(DLR_EPSILON),
     );
     const numerator = emit.sub(this.pick(labelColumn), this.pick(otherColumn));
     const loss = emit.div(emit.neg(numerator), denominator);
     const numeratorGradient = emit.sub(this.oneHotFloat(labelColumn), this.oneHotFloat(otherColumn));
-    const denominatorGradient = emit.sub(
-      this.oneHotFloat(column(order, 0)),
-      tail.length === 1 ? tailOneHots : emit.mul(tailOneHots, tailWeight),
-    );
+    const denominatorGradient = emit.sub(this.oneHotFloat(column(order, 0)), mean(tailOneHots));
     const logitsGradient = emit.div(
       emit.neg(emit.add(numeratorGradient, emit.mul(loss, denominatorGradient))),
       denominator,
