@@ -1,6 +1,6 @@
 import { createOnnxModelOracle, type OnnxModelOracle } from '../../core/attack/gradient/oracle';
 import { lossFromLogits } from '../../core/attack/losses';
-import type { AttackLoss } from '../../core/attack/types';
+import type { AttackLoss, LossAndGradient } from '../../core/attack/types';
 import { deriveKey, sampleStream } from '../../core/rng/keyed';
 import { makeTensor, sampleSize, type Tensor } from '../../core/tensor/tensor';
 
@@ -139,4 +139,65 @@ export async function wellSeparatedSamples(
     chosenLogits.set(logits.subarray(sample * classes, (sample + 1) * classes), i * classes);
   });
   return { batch, logits: chosenLogits };
+}
+
+/**
+ * The same comparison against a float64 reference forward pass (e.g. Float64Model), for several
+ * losses at once: central differences (L(x+h) - L(x-h)) / 2h in float64 throughout, so a tiny
+ * step (far below the distance to the nearest ReLU or max-pool kink) has no rounding noise to
+ * speak of. Also returns how far ORT's float32 logits are from the reference's.
+ */
+export async function checkGradientFloat64(
+  oracle: OnnxModelOracle,
+  referenceLogits: (sample: Float64Array) => Float64Array,
+  batch: Tensor,
+  labels: Int32Array,
+  targets: Int32Array,
+  losses: readonly AttackLoss[],
+  step: number,
+): Promise<{ checks: Map<AttackLoss, GradientCheck>; logitDifferences: number[] }> {
+  const size = sampleSize(batch);
+  const classes = oracle.classes;
+  const logitDifferences: number[] = [];
+  const results = new Map<AttackLoss, LossAndGradient>();
+  for (const loss of losses) results.set(loss, await oracle.lossAndGradient!(batch, labels, loss, targets));
+  const checks = new Map<
+    AttackLoss,
+    { relativeErrors: number[]; lossErrors: number[]; gradientNorms: number[] }
+  >(losses.map((loss) => [loss, { relativeErrors: [], lossErrors: [], gradientNorms: [] }]));
+  for (let sample = 0; sample < batch.dims[0]; sample++) {
+    const base = Float64Array.from(batch.data.subarray(sample * size, (sample + 1) * size));
+    const logits = referenceLogits(base);
+    const ortLogits = results.get(losses[0])!.logits.subarray(sample * classes, (sample + 1) * classes);
+    logitDifferences.push(Math.max(...Array.from(logits, (value, k) => Math.abs(value - ortLogits[k]))));
+    // Reference logits at x +- h e_j, shared by every loss.
+    const moved = Array.from({ length: size }, (_, element) =>
+      [step, -step].map((offset) => {
+        const input = base.slice();
+        input[element] += offset;
+        return referenceLogits(input);
+      }),
+    );
+    for (const loss of losses) {
+      const result = results.get(loss)!;
+      const check = checks.get(loss)!;
+      const lossAt = (values: Float64Array) =>
+        lossFromLogits(values, 0, classes, labels[sample], loss, targets[sample]);
+      const expected = lossAt(logits);
+      check.lossErrors.push(Math.abs(result.loss[sample] - expected) / Math.max(Math.abs(expected), 1e-30));
+      let differenceNorm = 0;
+      let referenceNorm = 0;
+      let gradientNorm = 0;
+      moved.forEach(([up, down], element) => {
+        const finite = (lossAt(up) - lossAt(down)) / (2 * step);
+        const analytic = result.gradient[sample * size + element];
+        differenceNorm += (analytic - finite) ** 2;
+        referenceNorm += finite ** 2;
+        gradientNorm += analytic ** 2;
+      });
+      check.relativeErrors.push(Math.sqrt(differenceNorm) / Math.max(Math.sqrt(referenceNorm), 1e-30));
+      check.gradientNorms.push(Math.sqrt(gradientNorm));
+    }
+  }
+  return { checks, logitDifferences };
 }

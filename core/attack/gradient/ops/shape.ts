@@ -1,7 +1,7 @@
 import { normalizeAxis } from '../shapes';
 import { gradientsFor, type GradientRule } from './rule';
 
-/** Flatten and Reshape only move values: the gradient is dy in the input's (run-time) shape. */
+/** Flatten, Reshape, Squeeze and Unsqueeze only move values: the gradient is dy in the input's (run-time) shape. */
 const reshapeBack: GradientRule = {
   differentiableInputs: [0],
   backward: ({ emit, node }, dy) => [emit.op('Reshape', [dy, emit.shape(node.input(0))])],
@@ -44,6 +44,8 @@ const concat: GradientRule = {
 export const shapeRules: Readonly<Record<string, GradientRule>> = {
   Flatten: reshapeBack,
   Reshape: reshapeBack,
+  Squeeze: reshapeBack,
+  Unsqueeze: reshapeBack,
   Transpose: transpose,
   Concat: concat,
 };
