@@ -158,8 +158,6 @@ function concatShape(
   if (!first || shapes.some((shape) => !shape || shape.length !== first.length)) return undefined;
   const axis = normalizeAxis(node.int('axis', 0), first.length);
   const sizes = shapes.map((shape) => shape![axis]);
-  const total = sizes.every((size) => typeof size === 'number')
-    ? (sizes as number[]).reduce((a, b) => a + b, 0)
-    : null;
+  const total = sizes.every((size) => typeof size === 'number') ? sizes.reduce((a, b) => a + b, 0) : null;
   return first.map((dim, index) => (index === axis ? total : dim));
 }

@@ -8,12 +8,12 @@ export interface BackwardContext {
   readonly node: ForwardNode;
   readonly shapes: StaticShapes;
   /** Whether forward input `index` depends on the model input, i.e. needs a gradient. */
-  needs(index: number): boolean;
+  readonly needs: (index: number) => boolean;
   /**
    * Name of forward output `index`; an optional output the model left out (MaxPool's Indices) is
    * added to the forward node, so the backward pass reuses the forward computation.
    */
-  forwardOutput(index: number): string;
+  readonly forwardOutput: (index: number) => string;
 }
 
 /** Reverse-mode rule of one op: input gradients from the gradient of output 0. */

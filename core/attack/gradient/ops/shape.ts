@@ -30,7 +30,7 @@ const concat: GradientRule = {
       rank === undefined ? undefined : shapes.get(input)?.[normalizeAxis(axis, rank)],
     );
     const sizes = staticSizes.every((size) => typeof size === 'number')
-      ? emit.int64s(staticSizes as number[])
+      ? emit.int64s(staticSizes)
       : emit.op(
           'Concat',
           node.inputs.map((input) => emit.op('Gather', [emit.shape(input), emit.int64s([axis])])),
