@@ -164,9 +164,13 @@ export class GraphEmitter {
     return terms.reduce((total, term) => this.add(total, term));
   }
 
-  /** `value` where the condition holds, else zero (a gradient mask). */
+  /**
+   * `value` where the condition holds, else zero (a gradient mask). A multiplication by the
+   * condition as 0/1 rather than Where: ORT's Where is several times slower, and value * 1 is
+   * exact (value * 0 gives -0 for negative values, which is still zero).
+   */
   maskOrZero(condition: string, value: string): string {
-    return this.op('Where', [condition, value, this.floatScalar(0)]);
+    return this.mul(value, this.cast(condition, FLOAT));
   }
 }
 

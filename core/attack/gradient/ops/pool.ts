@@ -82,7 +82,20 @@ const maxPool: GradientRule = {
       emit.op('Concat', [emit.int64s([1, 1]), xSpatial], { axis: { int: 0 } }),
     ]);
     const read = windowMap(emit, image, filters, window, window.padsBegin, ceilModePadsEnd(window), pooled);
-    const argmax = emit.cast(emit.add(emit.op('Mod', [indices, planeSize]), emit.int64Scalar(1)), FLOAT);
+    // Indices count over the whole [N, C, ...spatial] tensor: subtract each plane's start
+    // ((n C + c) H W, a Sub rather than a much slower int64 Mod) to get the position in the plane.
+    const planes = emit.op('Range', [
+      emit.int64Scalar(0),
+      emit.op('ReduceProd', [emit.dims(x, 0, 2)], { keepdims: { int: 0 } }),
+      emit.int64Scalar(1),
+    ]);
+    const planeShape = emit.op(
+      'Concat',
+      [emit.dims(x, 0, 2), emit.int64s(new Array<number>(window.kernel.length).fill(1))],
+      { axis: { int: 0 } },
+    );
+    const planeStarts = emit.op('Reshape', [emit.mul(planes, planeSize), planeShape]);
+    const argmax = emit.cast(emit.sub(indices, emit.sub(planeStarts, emit.int64Scalar(1))), FLOAT);
     const chosen = emit.op('Equal', [emit.unsqueeze(read, [0]), emit.unsqueeze(argmax, [2])]);
     const split = emit.maskOrZero(chosen, emit.unsqueeze(dy, [2]));
     const back = transposeToInput(
