@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { PRODUCER_NAME } from '../../model/onnx-builder';
 import { isTargeted } from '../losses';
 import type { AttackLoss } from '../types';
 import { GraphEmitter } from './emitter';
@@ -18,7 +19,11 @@ export const GRADIENT_MODEL_NAMES = {
   logits: 'logits',
 } as const;
 
-/** Bump when the emitted graph changes: it is part of what determines gradient bytes. */
+/**
+ * Written as the gradient model's producer_version. Bump it whenever the emitted graph changes:
+ * together with the model bytes and the loss it determines the gradient bytes (a cell key for a
+ * white-box attack should include it).
+ */
 export const GRADIENT_BUILDER_VERSION = 'onnx-gradient/1';
 
 const DataType = onnx.TensorProto.DataType;
@@ -61,7 +66,10 @@ export function buildGradientModel(modelBytes: Uint8Array, loss: AttackLoss): Ui
   const batch = forward.input.type?.tensorType?.shape?.dim?.[0]?.dimParam || 'N';
   const int64Vector = (name: string) => valueInfo(name, DataType.INT64, [batch]);
 
-  const model = onnx.ModelProto.fromObject(onnx.ModelProto.toObject(forward.model));
+  // The decoded model is this call's own copy: reuse it (metadata, other domains) in place.
+  const model = forward.model;
+  model.producerName = PRODUCER_NAME;
+  model.producerVersion = GRADIENT_BUILDER_VERSION;
   model.irVersion = Math.max(Number(forward.model.irVersion), 7);
   model.opsetImport = [
     ...forward.model.opsetImport.filter((entry) => entry.domain && entry.domain !== 'ai.onnx'),
