@@ -90,25 +90,29 @@ function window(node: onnx.INodeProto, [x, w, bias]: Value[], kind: 'conv' | 'ma
   const outHeight = Math.floor((height + padTop + padBottom - dilationY * (kernel[0] - 1) - 1) / strideY) + 1;
   const outWidth = Math.floor((width + padLeft + padRight - dilationX * (kernel[1] - 1) - 1) / strideX) + 1;
   const outChannels = kind === 'conv' ? w.dims[0] : channels;
-  const out = new Float64Array(outChannels * outHeight * outWidth);
+  const plane = outHeight * outWidth;
+  const out = new Float64Array(outChannels * plane);
   for (let o = 0; o < outChannels; o++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      for (let ox = 0; ox < outWidth; ox++) {
-        let acc = kind === 'conv' ? (bias ? bias.data[o] : 0) : -Infinity;
-        for (let c = kind === 'conv' ? 0 : o; c < (kind === 'conv' ? channels : o + 1); c++) {
-          for (let ky = 0; ky < kernel[0]; ky++) {
-            for (let kx = 0; kx < kernel[1]; kx++) {
-              const y = oy * strideY - padTop + ky * dilationY;
-              const xx = ox * strideX - padLeft + kx * dilationX;
-              if (y < 0 || y >= height || xx < 0 || xx >= width) continue;
-              const value = x.data[(c * height + y) * width + xx];
-              if (kind === 'conv')
-                acc += value * w.data[((o * channels + c) * kernel[0] + ky) * kernel[1] + kx];
-              else acc = Math.max(acc, value);
+    out.fill(kind === 'conv' ? (bias ? bias.data[o] : 0) : -Infinity, o * plane, (o + 1) * plane);
+    // Loop over kernel taps outside and output positions inside (contiguous rows).
+    for (let c = kind === 'conv' ? 0 : o; c < (kind === 'conv' ? channels : o + 1); c++) {
+      for (let ky = 0; ky < kernel[0]; ky++) {
+        for (let kx = 0; kx < kernel[1]; kx++) {
+          const weight = kind === 'conv' ? w.data[((o * channels + c) * kernel[0] + ky) * kernel[1] + kx] : 0;
+          for (let oy = 0; oy < outHeight; oy++) {
+            const y = oy * strideY - padTop + ky * dilationY;
+            if (y < 0 || y >= height) continue;
+            const row = (c * height + y) * width;
+            const outRow = o * plane + oy * outWidth;
+            for (let ox = 0; ox < outWidth; ox++) {
+              const column = ox * strideX - padLeft + kx * dilationX;
+              if (column < 0 || column >= width) continue;
+              const value = x.data[row + column];
+              if (kind === 'conv') out[outRow + ox] += value * weight;
+              else if (value > out[outRow + ox]) out[outRow + ox] = value;
             }
           }
         }
-        out[(o * outHeight + oy) * outWidth + ox] = acc;
       }
     }
   }

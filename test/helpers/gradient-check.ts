@@ -24,6 +24,25 @@ export interface GradientCheck {
   readonly gradientNorms: number[];
 }
 
+/** ||analytic - finite|| / ||finite|| (norm-wise relative error) and ||analytic||. */
+function compare(
+  analytic: Float32Array,
+  finite: Float64Array,
+): { relativeError: number; gradientNorm: number } {
+  let difference = 0;
+  let reference = 0;
+  let gradient = 0;
+  finite.forEach((value, element) => {
+    difference += (analytic[element] - value) ** 2;
+    reference += value ** 2;
+    gradient += analytic[element] ** 2;
+  });
+  return {
+    relativeError: Math.sqrt(difference) / Math.max(Math.sqrt(reference), 1e-30),
+    gradientNorm: Math.sqrt(gradient),
+  };
+}
+
 /** Round to multiples of 2^-12, so that x +- k 2^-10 (k <= 2) stays exact in float32 for |x| < 2^11. */
 export function onGrid(values: Float32Array): Float32Array {
   return values.map((value) => Math.round(value * 4096) / 4096);
@@ -74,19 +93,12 @@ export async function checkGradient(
       });
     }
     const logits = await oracle.logits(moved);
-    let differenceNorm = 0;
-    let referenceNorm = 0;
-    let gradientNorm = 0;
-    for (let element = 0; element < size; element++) {
-      let finite = 0;
-      weights.forEach((weight, k) => (finite += weight * lossAt(logits, element * offsets.length + k)));
-      const analytic = result.gradient[sample * size + element];
-      differenceNorm += (analytic - finite) ** 2;
-      referenceNorm += finite ** 2;
-      gradientNorm += analytic ** 2;
-    }
-    relativeErrors.push(Math.sqrt(differenceNorm) / Math.max(Math.sqrt(referenceNorm), 1e-30));
-    gradientNorms.push(Math.sqrt(gradientNorm));
+    const finite = Float64Array.from({ length: size }, (_, element) =>
+      weights.reduce((sum, weight, k) => sum + weight * lossAt(logits, element * offsets.length + k), 0),
+    );
+    const comparison = compare(result.gradient.subarray(sample * size, (sample + 1) * size), finite);
+    relativeErrors.push(comparison.relativeError);
+    gradientNorms.push(comparison.gradientNorm);
   }
   return { relativeErrors, lossErrors, gradientNorms };
 }
@@ -185,18 +197,10 @@ export async function checkGradientFloat64(
         lossFromLogits(values, 0, classes, labels[sample], loss, targets[sample]);
       const expected = lossAt(logits);
       check.lossErrors.push(Math.abs(result.loss[sample] - expected) / Math.max(Math.abs(expected), 1e-30));
-      let differenceNorm = 0;
-      let referenceNorm = 0;
-      let gradientNorm = 0;
-      moved.forEach(([up, down], element) => {
-        const finite = (lossAt(up) - lossAt(down)) / (2 * step);
-        const analytic = result.gradient[sample * size + element];
-        differenceNorm += (analytic - finite) ** 2;
-        referenceNorm += finite ** 2;
-        gradientNorm += analytic ** 2;
-      });
-      check.relativeErrors.push(Math.sqrt(differenceNorm) / Math.max(Math.sqrt(referenceNorm), 1e-30));
-      check.gradientNorms.push(Math.sqrt(gradientNorm));
+      const finite = Float64Array.from(moved, ([up, down]) => (lossAt(up) - lossAt(down)) / (2 * step));
+      const comparison = compare(result.gradient.subarray(sample * size, (sample + 1) * size), finite);
+      check.relativeErrors.push(comparison.relativeError);
+      check.gradientNorms.push(comparison.gradientNorm);
     }
   }
   return { checks, logitDifferences };
