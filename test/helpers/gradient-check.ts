@@ -161,7 +161,8 @@ export async function wellSeparatedSamples(
  */
 export async function checkGradientFloat64(
   oracle: OnnxModelOracle,
-  referenceLogits: (sample: Float64Array) => Float64Array,
+  /** The reference logits around one sample (e.g. the network linearized at it). */
+  referenceAround: (base: Float64Array) => (sample: Float64Array) => Float64Array,
   batch: Tensor,
   labels: Int32Array,
   targets: Int32Array,
@@ -179,6 +180,7 @@ export async function checkGradientFloat64(
   >(losses.map((loss) => [loss, { relativeErrors: [], lossErrors: [], gradientNorms: [] }]));
   for (let sample = 0; sample < batch.dims[0]; sample++) {
     const base = Float64Array.from(batch.data.subarray(sample * size, (sample + 1) * size));
+    const referenceLogits = referenceAround(base);
     const logits = referenceLogits(base);
     const ortLogits = results.get(losses[0])!.logits.subarray(sample * classes, (sample + 1) * classes);
     logitDifferences.push(Math.max(...Array.from(logits, (value, k) => Math.abs(value - ortLogits[k]))));
