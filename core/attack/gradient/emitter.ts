@@ -73,7 +73,9 @@ export class GraphEmitter {
 
   /** A constant initializer shared by every use of the same value. */
   constant(dims: readonly number[], data: Float32Array | BigInt64Array, hint = 'const'): string {
-    const key = `${data instanceof Float32Array ? 'f' : 'i'}[${dims.join(',')}]${Array.from(data, String).join(',')}`;
+    // Keyed by the exact bytes, so that 0 and -0 (equal as numbers) stay apart.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const key = `${data instanceof Float32Array ? 'f' : 'i'}[${dims.join(',')}]${Array.from(bytes).join(',')}`;
     let name = this.constants.get(key);
     if (!name) {
       name = this.fresh(hint);

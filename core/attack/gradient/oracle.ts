@@ -121,15 +121,17 @@ export async function createOnnxModelOracle(
         `the ${loss} loss needs at least ${MINIMUM_CLASSES[loss]} classes; the model has ${classes} (use ce instead)`,
       );
     }
+    const session = await gradientSession(loss);
+    // The gradient model's first input is the model's input (renamed if it was called `labels`...).
     const feeds: Record<string, ort.Tensor> = {
-      [inputName]: new ort.Tensor('float32', batch.data, dimsOf(batch)),
+      [session.inputNames[0]]: new ort.Tensor('float32', batch.data, dimsOf(batch)),
       [GRADIENT_MODEL_NAMES.labels]: classTensor(labels, count, classes, 'labels'),
     };
     if (isTargeted(loss)) {
       if (!targets) throw new TempestInputError(`the ${loss} loss needs target classes`);
       feeds[GRADIENT_MODEL_NAMES.targets] = classTensor(targets, count, classes, 'targets');
     }
-    const result = await (await gradientSession(loss)).run(feeds);
+    const result = await session.run(feeds);
     const take = (name: string) => {
       const output = result[name];
       const values = (output.data as Float32Array).slice();
