@@ -3,6 +3,7 @@ import { makeTensor } from '../core/tensor/tensor';
 import {
   ALL_LOSSES,
   checkGradient,
+  distinctValues,
   labelsAndTargets,
   onGrid,
   oracleFor,
@@ -24,10 +25,10 @@ describe('gradient graph, op by op, against finite differences of the reference 
       try {
         expect('lossAndGradient' in oracle).toBe(true);
         const size = dims.reduce((a, b) => a * b, 1);
-        const candidates = makeTensor(
-          [CANDIDATES, ...dims],
-          onGrid(seeded(`${opCase.name}/inputs`, CANDIDATES * size)),
-        );
+        const values = opCase.distinctInputs
+          ? distinctValues(`${opCase.name}/inputs`, CANDIDATES, size)
+          : onGrid(seeded(`${opCase.name}/inputs`, CANDIDATES * size));
+        const candidates = makeTensor([CANDIDATES, ...dims], values);
         const { batch, logits } = await wellSeparatedSamples(oracle, candidates, SAMPLES);
         const { labels, targets } = labelsAndTargets(logits, CLASSES);
         let gradientError = 0;

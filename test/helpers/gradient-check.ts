@@ -43,6 +43,19 @@ function compare(
   };
 }
 
+/** `samples` seeded shuffles of `size` values evenly spaced over [-1, 1] (on the onGrid grid). */
+export function distinctValues(scope: string, samples: number, size: number): Float32Array {
+  const draws = seeded(scope, samples * size);
+  const values = new Float32Array(samples * size);
+  for (let sample = 0; sample < samples; sample++) {
+    const order = [...Array(size).keys()].sort(
+      (a, b) => draws[sample * size + a] - draws[sample * size + b] || a - b,
+    );
+    order.forEach((rank, position) => (values[sample * size + rank] = -1 + (2 * position) / size));
+  }
+  return onGrid(values);
+}
+
 /** Round to multiples of 2^-12, so that x +- k 2^-10 (k <= 2) stays exact in float32 for |x| < 2^11. */
 export function onGrid(values: Float32Array): Float32Array {
   return values.map((value) => Math.round(value * 4096) / 4096);

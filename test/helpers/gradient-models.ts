@@ -27,6 +27,11 @@ export interface OpCase {
    * a max, a clip bound) may lie within a few steps of the seeded inputs.
    */
   readonly step: number;
+  /**
+   * Each sample's values all at least 2 / size apart (a shuffled even grid): max pooling over
+   * random values may meet a near-tie within the finite-difference step, a kink.
+   */
+  readonly distinctInputs?: boolean;
 }
 
 /** A model under construction: nodes and seeded constants added in order, then a classifier head. */
@@ -115,6 +120,7 @@ interface CaseSpec {
   /** Output tensor and its features per sample. */
   readonly build: (model: CaseBuilder) => [string, number];
   readonly kinked?: boolean;
+  readonly distinctInputs?: boolean;
 }
 
 function opCase(name: string, spec: CaseSpec): OpCase {
@@ -126,6 +132,7 @@ function opCase(name: string, spec: CaseSpec): OpCase {
     concreteDims: spec.concreteDims,
     bytes: model.finish(output, features, spec.sampleDims),
     step: spec.kinked ? 2 ** -10 : 2 ** -7,
+    distinctInputs: spec.distinctInputs,
   };
 }
 
@@ -184,6 +191,7 @@ function poolCase(
   return opCase(name, {
     sampleDims: inputDims,
     kinked: opType === 'MaxPool',
+    distinctInputs: opType === 'MaxPool',
     build: (m) => [m.op(opType, [X], attributes), features],
   });
 }
@@ -326,6 +334,34 @@ export const OP_CASES: readonly OpCase[] = [
     [3, 1, 2, 2],
     { group: { int: 3 }, auto_pad: { string: 'VALID' } },
     75,
+  ),
+  convCase(
+    'conv-same-upper-stride2',
+    [2, 7, 6],
+    [3, 2, 3, 3],
+    { auto_pad: { string: 'SAME_UPPER' }, strides: ints(2, 2) },
+    36,
+  ),
+  convCase(
+    'conv-same-lower-even-kernel',
+    [2, 6, 6],
+    [3, 2, 2, 2],
+    { auto_pad: { string: 'SAME_LOWER' } },
+    108,
+  ),
+  poolCase(
+    'maxpool-same-upper',
+    'MaxPool',
+    [2, 7, 7],
+    { kernel_shape: ints(3, 3), strides: ints(2, 2), auto_pad: { string: 'SAME_UPPER' } },
+    32,
+  ),
+  poolCase(
+    'averagepool-same-lower',
+    'AveragePool',
+    [2, 6, 7],
+    { kernel_shape: ints(2, 2), strides: ints(2, 2), auto_pad: { string: 'SAME_LOWER' } },
+    24,
   ),
   poolCase('maxpool-2x2', 'MaxPool', [2, 6, 6], { kernel_shape: ints(2, 2), strides: ints(2, 2) }, 18),
   poolCase(

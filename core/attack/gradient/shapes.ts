@@ -1,4 +1,5 @@
 import type { ForwardNode } from './graph';
+import { kernelOf, windowOf, windowOutputDims } from './window';
 
 /**
  * A tensor's rank and what is known of its dims: a number, a symbol (a named run-time size such as
@@ -82,18 +83,29 @@ export class StaticShapes {
       }
       case 'Concat':
         return concatShape(node, [...node.inputs.keys()].map(input));
-      case 'Conv': {
-        const w = input(1);
-        if (!x) return undefined;
-        return [x[0], w ? w[0] : null, ...x.slice(2).map(() => null)];
-      }
+      case 'Conv':
       case 'MaxPool':
-      case 'AveragePool':
-        return x ? [x[0], x[1], ...x.slice(2).map(() => null)] : undefined;
+      case 'AveragePool': {
+        if (!x) return undefined;
+        const channels = node.opType === 'Conv' ? (input(1)?.[0] ?? null) : x[1];
+        return [x[0], channels, ...this.windowOutput(node, x, input(1))];
+      }
       case 'GlobalAveragePool':
         return x ? [x[0], x[1], ...x.slice(2).map(() => 1)] : undefined;
       default:
         return undefined;
+    }
+  }
+
+  /** Spatial output dims of a Conv or pool, null where unknown (or where the window is refused). */
+  private windowOutput(node: ForwardNode, x: StaticShape, weight: StaticShape | undefined): StaticDim[] {
+    const spatial = x.slice(2);
+    const kernel = kernelOf(node, weight);
+    if (!kernel) return spatial.map(() => null);
+    try {
+      return windowOutputDims(node, windowOf(node, kernel, spatial), spatial);
+    } catch {
+      return spatial.map(() => null);
     }
   }
 }

@@ -1,5 +1,6 @@
-import { transposeToInput, windowOf } from './spatial';
+import { kernelOf, windowOf } from '../window';
 import type { GradientRule } from './rule';
+import { transposeToInput } from './spatial';
 
 /**
  * Conv: the input gradient is the transposed convolution of dy with the same weights and
@@ -10,25 +11,12 @@ const conv: GradientRule = {
   differentiableInputs: [0, 1, 2],
   backward({ emit, node, shapes, needs }, dy) {
     if (needs(1) || needs(2)) throw node.unsupported('weights or bias depend on the input');
-    const weightShape = shapes.get(node.input(1));
-    const kernel =
-      node.ints('kernel_shape') ??
-      (weightShape?.slice(2).every((dim) => typeof dim === 'number')
-        ? (weightShape.slice(2) as number[])
-        : undefined);
+    const kernel = kernelOf(node, shapes.get(node.input(1)));
     if (!kernel)
       throw node.unsupported('the kernel shape is neither an attribute nor known from the weights');
     const x = node.input(0);
-    return [
-      transposeToInput(
-        emit,
-        dy,
-        node.input(1),
-        windowOf(node, kernel),
-        emit.dims(x, 2),
-        node.int('group', 1),
-      ),
-    ];
+    const window = windowOf(node, kernel, shapes.get(x)?.slice(2));
+    return [transposeToInput(emit, dy, node.input(1), window, emit.dims(x, 2), node.int('group', 1))];
   },
 };
 

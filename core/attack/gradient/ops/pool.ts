@@ -1,21 +1,21 @@
 import { FLOAT } from '../emitter';
 import type { GraphEmitter } from '../emitter';
 import type { ForwardNode } from '../graph';
+import type { StaticShapes } from '../shapes';
+import { windowOf, type Window } from '../window';
 import type { GradientRule } from './rule';
 import {
   ceilModePadsEnd,
   spatialAxes,
   transposeToInput,
   windowAttributes,
-  windowOf,
   windowPositionFilters,
-  type Window,
 } from './spatial';
 
-function poolWindow(node: ForwardNode): Window {
+function poolWindow(node: ForwardNode, shapes: StaticShapes): Window {
   const kernel = node.ints('kernel_shape');
   if (!kernel) throw node.unsupported('no kernel_shape');
-  return windowOf(node, kernel);
+  return windowOf(node, kernel, shapes.get(node.input(0))?.slice(2));
 }
 
 /**
@@ -62,9 +62,9 @@ function foldChannels(emit: GraphEmitter, x: string, channels: number, spatialOf
  */
 const maxPool: GradientRule = {
   differentiableInputs: [0],
-  backward({ emit, node, forwardOutput }, dy) {
+  backward({ emit, node, shapes, forwardOutput }, dy) {
     if (node.int('storage_order', 0) !== 0) throw node.unsupported('storage_order 1 (column-major indices)');
-    const window = poolWindow(node);
+    const window = poolWindow(node, shapes);
     const [x, pooled, indices] = [node.input(0), node.outputs[0], forwardOutput(1)];
     const filtersSpec = windowPositionFilters(window.kernel);
     const filters = emit.constant(filtersSpec.dims, filtersSpec.data, 'window_positions');
@@ -117,8 +117,8 @@ const maxPool: GradientRule = {
  */
 const averagePool: GradientRule = {
   differentiableInputs: [0],
-  backward({ emit, node }, dy) {
-    const window = poolWindow(node);
+  backward({ emit, node, shapes }, dy) {
+    const window = poolWindow(node, shapes);
     const [x, pooled] = [node.input(0), node.outputs[0]];
     const rank = window.kernel.length;
     const size = window.kernel.reduce((a, b) => a * b, 1);

@@ -1,28 +1,5 @@
 import type { GraphEmitter } from '../emitter';
-import type { ForwardNode } from '../graph';
-
-/** Sliding-window geometry shared by Conv and the pools, with ONNX defaults filled in. */
-export interface Window {
-  readonly kernel: readonly number[];
-  readonly strides: readonly number[];
-  readonly dilations: readonly number[];
-  readonly padsBegin: readonly number[];
-  readonly padsEnd: readonly number[];
-}
-
-export function windowOf(node: ForwardNode, kernel: readonly number[]): Window {
-  const rank = kernel.length;
-  const autoPad = node.string('auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw node.unsupported(`auto_pad ${autoPad}`);
-  const pads = autoPad === 'VALID' ? undefined : node.ints('pads');
-  return {
-    kernel,
-    strides: node.ints('strides') ?? kernel.map(() => 1),
-    dilations: node.ints('dilations') ?? kernel.map(() => 1),
-    padsBegin: pads ? pads.slice(0, rank) : kernel.map(() => 0),
-    padsEnd: pads ? pads.slice(rank) : kernel.map(() => 0),
-  };
-}
+import type { Window } from '../window';
 
 export function windowAttributes(window: Window) {
   return {
