@@ -14,8 +14,7 @@ export interface Window {
 export function kernelOf(node: ForwardNode, weightShape?: readonly StaticDim[]): number[] | undefined {
   const spatial = weightShape?.slice(2);
   return (
-    node.ints('kernel_shape') ??
-    (spatial?.every((dim) => typeof dim === 'number') ? (spatial as number[]) : undefined)
+    node.ints('kernel_shape') ?? (spatial?.every((dim) => typeof dim === 'number') ? spatial : undefined)
   );
 }
 
