@@ -193,3 +193,19 @@ export function buildLinearModel(
     ],
   });
 }
+
+/**
+ * The encoders behind buildModel, for code that edits decoded models (the gradient-graph builder)
+ * and must write attributes and constants exactly as models built here do.
+ */
+export function encodeAttribute(
+  name: string,
+  value: AttributeValue,
+  nodeLabel: string,
+): onnx.IAttributeProto {
+  return attribute(name, value, nodeLabel);
+}
+
+export function encodeInitializer(initializer: InitializerSpec): onnx.ITensorProto {
+  return tensor(initializer);
+}
