@@ -5,11 +5,9 @@ const DataType = onnx.TensorProto.DataType;
 const AttributeType = onnx.AttributeProto.AttributeType;
 
 export const FLOAT = DataType.FLOAT;
-export const INT64 = DataType.INT64;
-export const BOOL = DataType.BOOL;
 
 /** Largest int64, the usual "to the end" bound of Slice. */
-export const SLICE_TO_END = Number.MAX_SAFE_INTEGER;
+const SLICE_TO_END = Number.MAX_SAFE_INTEGER;
 
 /** Builder attributes plus a tensor value (for ConstantOfShape's fill value). */
 export type EmitAttribute = AttributeValue | { readonly tensor: Float32Array | BigInt64Array };

@@ -122,7 +122,7 @@ function product(dims: StaticShape): number | null {
  * Numpy broadcasting. A known size above 1 wins (any other dim must be 1 or equal to it in a
  * valid model); 1s drop out; what remains is a symbol if all agree, else unknown.
  */
-export function broadcastShapes(shapes: readonly (StaticShape | undefined)[]): StaticShape | undefined {
+function broadcastShapes(shapes: readonly (StaticShape | undefined)[]): StaticShape | undefined {
   if (shapes.some((shape) => !shape)) return undefined;
   const known = shapes as StaticShape[];
   const rank = Math.max(...known.map((shape) => shape.length));
