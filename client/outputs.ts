@@ -128,7 +128,7 @@ export async function writeRunOutputs(
       for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
       await writeFile(
         join(dir, OUTPUT_FILES.htmlReport),
-        renderHtmlReport({ results, provenance: record, images }),
+        renderHtmlReport({ results, provenance: record, images, attacks: results.attacks?.curves }),
       );
       written.push(join(dir, OUTPUT_FILES.htmlReport));
     }

@@ -1,3 +1,4 @@
+import { attackResults } from './attack/curves';
 import { CELL_INDEX } from './cell';
 import { decodeNpy } from './data/npy';
 import { driftAlerts, type DriftCell } from './drift';
@@ -77,6 +78,11 @@ export async function aggregateStoredResults(
       alerts: driftAlerts(built.cells, baseline.cells, plan.statistics.level),
     };
   }
-  const results: BenchmarkResults = { ...built, evaluation: stored, drift };
+  const attacks = attackResults(
+    plan.cells.map((cell, index) => ({ cell, result: cellResults[index], scores: scores[index] })),
+    data.labels,
+    plan.statistics.level,
+  );
+  const results: BenchmarkResults = { ...built, evaluation: stored, drift, ...(attacks && { attacks }) };
   return { results, ref: await putReadableJson(store, results) };
 }

@@ -13,12 +13,55 @@ import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types
 import { deriveKey, sampleStream } from './rng/keyed';
 import { canonicalJson, sha256Hex } from './hash';
 import type { LabeledData } from './tensor/tensor';
+import { computeAttackCell, withSampleDims, type AttackCellSummary } from './attack/cell';
+import type { AttackTransform } from './attack/conditions';
 
 export interface CellComputation {
   readonly metrics: AccuracyMetrics;
   readonly classes: number;
   /** Model outputs for every sample, [N, C] float32, as .npy bytes. */
   readonly logitsNpy: Uint8Array;
+  /** Attack cells: what the attack did (queries, success, perturbation sizes). */
+  readonly attack?: AttackCellSummary;
+}
+
+/** Valid input range of a dataset: images are [0, 1]; tabular features their observed range. */
+function inputBounds(plan: BenchmarkPlan, data: LabeledData): { min: number; max: number } {
+  if (!plan.dataset.features) return { min: 0, max: 1 };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of data.inputs.data) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  return { min, max };
+}
+
+async function attackComputation(
+  resources: BenchmarkResources,
+  plan: BenchmarkPlan,
+  cell: PlannedCell,
+  transform: AttackTransform,
+  data: LabeledData,
+  onBatch?: (samplesDone: number) => void,
+): Promise<CellComputation> {
+  const model = await resources.attackOracle(plan, cell.modelSha256);
+  const { values, classes, attack } = await computeAttackCell({
+    transform,
+    randomnessScope: randomnessScope(plan.dataset.hash, transform, cell.seed),
+    data,
+    oracle: withSampleDims(model, plan.dataset.sampleDims),
+    gradientUnavailable: model.gradientUnavailable,
+    bounds: inputBounds(plan, data),
+    batchSize: plan.batchSize,
+    onBatch,
+  });
+  return {
+    metrics: accuracyOf(values, classes, data.labels),
+    classes,
+    logitsNpy: encodeNpy('<f4', [data.labels.length, classes], values),
+    attack,
+  };
 }
 
 /** Evaluate one cell: perturb each batch with the cell's seeded streams, run the model, score. */
@@ -55,7 +98,8 @@ export function batchTransform(args: {
 }): BatchTransform | undefined {
   const { cell } = args;
   const { transform } = cell;
-  if (transform.kind === 'clean') return undefined;
+  // Attacks are not batch functions of the inputs alone: they query the model (computeAttackCell).
+  if (transform.kind !== 'perturbation') return undefined;
   const module = args.catalog.find(transform.module, transform.version, `cell ${cell.index}`);
   const key = deriveKey(randomnessScope(args.dataHash, transform, cell.seed));
   return (batch, firstSampleIndex) =>
@@ -113,19 +157,21 @@ export async function evaluateStoredCell(args: {
   const plan: BenchmarkPlan = await resources.plan(args.planSha256);
   const cell = plannedCell(plan, args.planSha256, args.index, args.key);
   const data = await resources.data(plan);
-  const model = await resources.model(plan, cell.modelSha256, cell.modelId);
-  const computation = await computeCell({
-    cell,
-    catalog: await resources.catalog(plan),
-    dataHash: plan.dataset.hash,
-    data,
-    features: plan.dataset.features,
-    profile: () => resources.profile(plan, data),
-    model,
-    runner: resources.runnerFor(plan.threads),
-    batchSize: plan.batchSize,
-    onBatch: args.onBatch,
-  });
+  const computation =
+    cell.transform.kind === 'attack'
+      ? await attackComputation(resources, plan, cell, cell.transform, data, args.onBatch)
+      : await computeCell({
+          cell,
+          catalog: await resources.catalog(plan),
+          dataHash: plan.dataset.hash,
+          data,
+          features: plan.dataset.features,
+          profile: () => resources.profile(plan, data),
+          model: await resources.model(plan, cell.modelSha256, cell.modelId),
+          runner: resources.runnerFor(plan.threads),
+          batchSize: plan.batchSize,
+          onBatch: args.onBatch,
+        });
   const logits: ArtifactRef = {
     sha256: sha256Hex(computation.logitsNpy),
     size: computation.logitsNpy.length,
@@ -144,6 +190,7 @@ export async function evaluateStoredCell(args: {
     metrics: computation.metrics,
     classes: computation.classes,
     logits,
+    ...(computation.attack && { attack: computation.attack }),
   };
   return { result, logitsNpy: computation.logitsNpy };
 }

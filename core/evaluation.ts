@@ -483,7 +483,8 @@ export async function evaluateRun(input: EvaluationInput): Promise<RunEvaluation
     const firstSeed = new Map<string, number | null>();
     for (const entry of scored) {
       const clean = cleanFor(entry);
-      if (!clean) continue;
+      // Adversarial inputs are not kept (they are a function of the model's queries); no gallery.
+      if (!clean || entry.cell.transform.kind === 'attack') continue;
       const group = `${entry.cell.modelId}\u0000${entry.cell.condition}`;
       if (firstSeed.has(group)) continue;
       firstSeed.set(group, entry.cell.seed);

@@ -7,6 +7,7 @@ import { BUILTIN_CATALOG, type ModuleCatalog, type UserModuleSource } from './pe
 import { moduleId, type PerturbationModule } from './perturb/module';
 import type { RunnerSettings } from './model/runner';
 import type { ArtifactRef } from './store/types';
+import { attackConditions, type AttackTransform } from './attack/conditions';
 
 /** What is done to the inputs of a cell before the model sees them. */
 export type Transform =
@@ -19,7 +20,8 @@ export type Transform =
       readonly origin?: string;
       readonly severity: number | null;
       readonly params: Record<string, unknown>;
-    };
+    }
+  | AttackTransform;
 
 /** A condition is a transform plus whether it needs one cell per replicate seed. */
 export interface Condition {
@@ -217,6 +219,7 @@ export function expandConditions(spec: BenchmarkSpec, catalog: ModuleCatalog = B
       }
     }
   }
+  conditions.push(...attackConditions(spec, new Set(conditions.map((condition) => condition.label))));
   return conditions;
 }
 
@@ -246,7 +249,7 @@ export function randomnessScope(dataHash: string, transform: Transform, seed: nu
   return {
     data: dataHash,
     module: moduleId({ name: transform.module, version: transform.version }),
-    origin: transform.origin,
+    origin: transform.kind === 'perturbation' ? transform.origin : undefined,
     params: transform.params,
     seed,
   };
@@ -291,8 +294,7 @@ export function expandCells(
 export function moduleIdsOf(conditions: readonly Condition[]): string[] {
   const ids = new Set<string>();
   for (const { transform } of conditions) {
-    if (transform.kind === 'perturbation')
-      ids.add(moduleId({ name: transform.module, version: transform.version }));
+    if (transform.kind !== 'clean') ids.add(moduleId({ name: transform.module, version: transform.version }));
   }
   return [...ids].sort();
 }

@@ -1,3 +1,4 @@
+import { createOnnxModelOracle, type OnnxModelOracle } from './attack/gradient/oracle';
 import { decodeNpy } from './data/npy';
 import { profileTabular, type DatasetProfile } from './data/profile';
 import { hashOf } from './hash';
@@ -18,6 +19,7 @@ export class BenchmarkResources {
   private readonly datasets = new BoundedCache<LabeledData>(4);
   private readonly profiles = new Map<string, DatasetProfile>();
   private readonly catalogs = new BoundedCache<ModuleCatalog>(8);
+  private readonly oracles = new Map<string, Promise<OnnxModelOracle>>();
 
   constructor(readonly store: ArtifactStore) {}
 
@@ -61,9 +63,27 @@ export class BenchmarkResources {
     return this.runnerFor(plan.threads).load(modelSha256, () => this.store.getBlob(modelSha256), label);
   }
 
+  /**
+   * A model as attacks query it: logits, and loss gradients from its ONNX gradient graph (built
+   * once per model and thread setting, sessions kept like the runner's).
+   */
+  attackOracle(plan: BenchmarkPlan, modelSha256: string): Promise<OnnxModelOracle> {
+    const id = `${modelSha256}/${plan.threads.intraOpThreads}/${plan.threads.interOpThreads}`;
+    let oracle = this.oracles.get(id);
+    if (!oracle) {
+      oracle = (async () => createOnnxModelOracle(await this.store.getBlob(modelSha256), plan.threads))();
+      this.oracles.set(id, oracle);
+      oracle.catch(() => this.oracles.delete(id));
+    }
+    return oracle;
+  }
+
   /** Release every ORT session (one-off users such as `tempest verify`; workers keep theirs). */
   async close(): Promise<void> {
     await Promise.all([...this.runners.values()].map((runner) => runner.close()));
     this.runners.clear();
+    const oracles = await Promise.allSettled(this.oracles.values());
+    this.oracles.clear();
+    for (const oracle of oracles) if (oracle.status === 'fulfilled') await oracle.value.release();
   }
 }

@@ -5,6 +5,8 @@ import type { AccuracyMetrics } from './metrics/accuracy';
 import { corruptionErrors, type CorruptionErrorReport } from './metrics/corruption-error';
 import type { BenchmarkPlan, Transform } from './plan';
 import type { ArtifactRef } from './store/types';
+import type { AttackCellSummary } from './attack/cell';
+import type { AttackResults } from './attack/curves';
 
 /** The evaluation as stored: gallery images are referenced by the sha256 of their PNG blobs. */
 export type StoredEvaluation = Omit<RunEvaluation, 'galleries'> & {
@@ -33,12 +35,14 @@ export interface CellResult {
   readonly metrics: AccuracyMetrics;
   readonly classes: number;
   readonly logits: ArtifactRef;
+  /** Attack cells: queries, success rate, perturbation sizes, gradient diagnostics. */
+  readonly attack?: AttackCellSummary;
 }
 
 export interface ConditionSummary {
   readonly model: string;
   readonly condition: string;
-  /** The condition without its severity (e.g. "fog" for "fog/s3"); null for clean inputs. */
+  /** The condition without its severity (e.g. "fog" for "fog/s3"); null for clean inputs and attacks. */
   readonly corruption: string | null;
   readonly severity: number | null;
   readonly replicates: number;
@@ -71,6 +75,8 @@ export interface BenchmarkResults {
   readonly corruptionError?: CorruptionErrorReport;
   /** Intervals, calibration, subgroups, paired corrected comparisons, failure modes, gallery. */
   readonly evaluation?: StoredEvaluation;
+  /** Robust accuracy vs epsilon per model and attack, and gradient-masking warnings (spec v2 attacks). */
+  readonly attacks?: AttackResults;
   /** Baseline stability check against an earlier run, when the spec asks for one. */
   readonly drift?: { readonly baseline: string; readonly alerts: readonly DriftAlert[] };
   readonly cells: readonly {
@@ -105,7 +111,7 @@ export function summarize(plan: BenchmarkPlan, results: readonly CellResult[]): 
       model: group[0].modelId,
       condition: group[0].condition,
       corruption:
-        transform.kind === 'clean'
+        transform.kind !== 'perturbation'
           ? null
           : group[0].condition
               .split('/')

@@ -420,6 +420,66 @@ function driftSection(results: BenchmarkResults): string[] {
 }
 
 /** report.md: the results a person reads first, then where they came from. */
+/** Robust accuracy per model, attack and epsilon, with what the attacks cost; gradient-masking warnings. */
+export function attackTable(results: BenchmarkResults): TableData {
+  const level = `${Math.round((results.evaluation?.level ?? 0.95) * 100)}% CI`;
+  return {
+    header: [
+      'model',
+      'attack',
+      'access',
+      'eps',
+      'seeds',
+      'robust accuracy',
+      level,
+      'success rate',
+      'queries mean / median / max',
+      'mean Linf / L2',
+      'zero gradients',
+    ],
+    rows: (results.attacks?.curves ?? []).flatMap((curve) =>
+      curve.points.map((point) => [
+        curve.model,
+        curve.attack,
+        curve.access,
+        String(point.epsilon),
+        String(point.seeds),
+        percent(point.robustAccuracy),
+        `[${percent(point.lower)}, ${percent(point.upper)}]`,
+        percent(point.successRate),
+        `${point.queries.mean.toFixed(1)} / ${point.queries.median} / ${point.queries.max}`,
+        `${point.meanLinf.toFixed(3)} / ${point.meanL2.toFixed(3)}`,
+        point.zeroGradientFraction === null ? '–' : percent(point.zeroGradientFraction),
+      ]),
+    ),
+  };
+}
+
+function attackSection(results: BenchmarkResults): string[] {
+  if (!results.attacks) return [];
+  const { warnings } = results.attacks;
+  return [
+    '## Adversarial robustness',
+    '',
+    'Robust accuracy: samples still classified correctly under the attack (worst case over its seeds), ' +
+      'with the Wilson interval; success rate over clean-correct samples; queries per sample; size of the successful perturbations.',
+    '',
+    markdownTable(attackTable(results)),
+    '',
+    ...(warnings.length === 0
+      ? [
+          'No sign of gradient masking (monotone curves, white-box at least as strong as black-box, informative gradients).',
+          '',
+        ]
+      : [
+          '**Gradient-masking warnings:**',
+          '',
+          ...warnings.map((warning) => `- ${warning.model}: ${warning.code}: ${warning.message}`),
+          '',
+        ]),
+  ];
+}
+
 export function renderMarkdownReport(results: BenchmarkResults, provenance: ProvenanceRecord): string {
   const { run, environment, counts } = provenance;
   return [
@@ -435,6 +495,7 @@ export function renderMarkdownReport(results: BenchmarkResults, provenance: Prov
     markdownTable(accuracyByConditionTable(results)),
     '',
     ...corruptionSection(results),
+    ...attackSection(results),
     ...driftSection(results),
     ...evaluationSection(results),
     '## Cells',
