@@ -9,6 +9,7 @@ import { CODEC_TOKEN_ENV, codecServerCommand } from './commands/codec-server';
 import { compareCommand } from './commands/compare';
 import { metaCommand } from './commands/meta';
 import { powerCommand } from './commands/power';
+import { privacyCommand } from './commands/privacy';
 import { gateCommand } from './commands/gate';
 import { keygenCommand } from './commands/keygen';
 import { modulesCommand } from './commands/modules';
@@ -257,6 +258,13 @@ export function buildProgram(): Command {
     .action((run: string, options: Parameters<typeof exportCommand>[1]) =>
       exitWith(() => exportCommand(run, options)),
     );
+
+  program
+    .command('privacy')
+    .description('membership-inference check: loss-threshold attack on training vs held-out MNIST digits')
+    .argument('<model>', 'ONNX classifier trained on the builtin mnist train split (mnist-split/v1)')
+    .option('--samples <n>', 'samples from each split', positiveInt, 1000)
+    .action((model: string, options: { samples: number }) => exitWith(() => privacyCommand(model, options)));
 
   program
     .command('power')

@@ -1,3 +1,4 @@
+import { BUILTIN_ATTACKS } from '../../core/attack/registry';
 import { BUILTIN_CATALOG, loadCatalog } from '../../core/perturb/catalog';
 import type { PerturbationModule } from '../../core/perturb/module';
 import { readBenchmarkInput } from '../spec-file';
@@ -29,6 +30,12 @@ export async function modulesCommand(options: { spec?: string; markdown: boolean
         `| \`${module.name}\` | ${module.version} | ${module.inputKind} | ${module.stochastic ? 'yes' : 'no'} | ${severityTable(module)} |`,
       );
     }
+    console.log('');
+    console.log('| attack | version | access | reference |');
+    console.log('| --- | --- | --- | --- |');
+    for (const attack of BUILTIN_ATTACKS) {
+      console.log(`| \`${attack.name}\` | ${attack.version} | ${attack.access} | ${attack.reference} |`);
+    }
     return 0;
   }
   for (const module of modules) {
@@ -39,6 +46,12 @@ export async function modulesCommand(options: { spec?: string; markdown: boolean
     console.log(`  ${module.description}`);
     if (module.reference) console.log(`  reference: ${module.reference}`);
     console.log(`  severities 1-5: ${severityTable(module)}`);
+  }
+  console.log('\nattacks (spec v2 `attacks:`):');
+  for (const attack of BUILTIN_ATTACKS) {
+    console.log(`${attack.name}@${attack.version}  ${attack.access}`);
+    console.log(`  ${attack.description}`);
+    console.log(`  reference: ${attack.reference}`);
   }
   return 0;
 }
