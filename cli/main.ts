@@ -233,6 +233,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed of the re-execution sample', Number, 0)
     .option('--public-key <file>', "the signer's PEM public key: require a signature by this key")
     .option('--no-replay', 'do not replay history.json')
+    .addOption(payloadKeyFileOption())
     .action((run: string, options: Parameters<typeof verifyCommand>[1]) =>
       exitWith(() => verifyCommand(run, options)),
     );

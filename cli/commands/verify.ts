@@ -15,6 +15,8 @@ export interface VerifyCommandOptions {
   readonly seed: number;
   readonly publicKey?: string;
   readonly replay: boolean;
+  /** Keys to decode an encrypted history for the replay. */
+  readonly payloadKeyFile?: string;
 }
 
 /**
@@ -39,7 +41,9 @@ export async function verifyCommand(dir: string, options: VerifyCommandOptions):
     onProgress: (message) => console.error(message),
   });
   if (options.replay && existsSync(join(dir, OUTPUT_FILES.history))) {
-    const code = await replayCommand([join(dir, OUTPUT_FILES.history)]);
+    const code = await replayCommand([join(dir, OUTPUT_FILES.history)], {
+      payloadKeyFile: options.payloadKeyFile,
+    });
     checks.push({
       check: 'history replay',
       ok: code === 0,
