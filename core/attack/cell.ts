@@ -5,27 +5,18 @@ import type { AttackTransform } from './conditions';
 import { zeroGradientFraction } from './guard-rails';
 import { distancesPerSample, type Bounds } from './norms';
 import { attackByName } from './registry';
-import { AttackValidityError, statistic, summarizeAttack, type Statistic } from './summary';
+import { AttackValidityError, statistic, summarizeAttack, type AttackSummary } from './summary';
 import type { AccessVector, AttackNorm, ModelOracle } from './types';
 
-/** What an attack cell records besides its logits: the attack's own account, checked by the model. */
-export interface AttackCellSummary {
+/**
+ * What an attack cell records besides its logits: the attack's own account, checked by the model
+ * (the batch summaries of summary.ts merged over the cell, without the per-sample flags).
+ */
+export interface AttackCellSummary extends Omit<AttackSummary, 'success'> {
   readonly attack: string;
   readonly access: AccessVector;
   readonly norm: AttackNorm;
   readonly epsilon: number;
-  readonly samples: number;
-  readonly cleanAccuracy: number;
-  /** Clean-correct and still correct under attack, over all samples (AutoAttack's robust accuracy). */
-  readonly robustAccuracy: number;
-  readonly attackable: number;
-  readonly successes: number;
-  readonly successRate: number;
-  readonly predictionChangeRate: number;
-  /** Model queries per sample, all samples. */
-  readonly queries: Statistic;
-  /** Perturbation size of the successful adversarials. */
-  readonly perturbation: { readonly linf: Statistic; readonly l2: Statistic };
   /** White-box attacks: share of samples whose CE gradient at the clean input is all zeros. */
   readonly zeroGradientFraction: number | null;
 }
