@@ -104,7 +104,7 @@ async function runAndInspect(
     const run = await runTempest(['run', spec, '--out', out], { TEMPEST_HOME: home, ...env });
     expect(run.stderr).not.toContain('tempest:');
     expect(run.code).toBe(0);
-    const provenance = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as {
+    const provenance = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as {
       run: { workflowId: string; runId: string };
       models: { sha256: string }[];
     };
@@ -130,8 +130,10 @@ async function runAndInspect(
   // Fragments of the spec (name, model path, module, dataset, folder) and of the data flowing
   // through the run (the results.json content hash is in activity results and the workflow result).
   const resultsSha256 = (
-    JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as { results?: { sha256: string } }
-  ).results?.sha256;
+    JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as {
+      artifacts?: { results?: { sha256: string } };
+    }
+  ).artifacts?.results?.sha256;
   const fragments = [
     SPEC_NAME,
     MODEL_PATH,
@@ -222,7 +224,7 @@ describe('payload encryption with a real dev server', () => {
     // The workflow id is stored in clear, so an encrypted run's id leaves the spec name out.
     expect(evidence.workflowId).toMatch(/^tempest-[0-9a-f]{12}$/);
     // The key itself is nowhere in the run's outputs.
-    for (const name of ['provenance.json', 'report.md', 'history.json', 'results.json']) {
+    for (const name of ['run.json', 'provenance.json', 'report.md', 'history.json', 'results.json']) {
       expect(await readFile(join(evidence.out, name), 'utf8')).not.toContain(key);
     }
 

@@ -75,7 +75,7 @@ beforeAll(async () => {
   expect(run.code, run.stderr).toBe(0);
   html = await readFile(join(out, 'report.html'), 'utf8');
   results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchmarkResults;
-  provenance = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as ProvenanceRecord;
+  provenance = JSON.parse(await readFile(join(out, 'run.json'), 'utf8')) as ProvenanceRecord;
 }, 400_000);
 
 afterAll(killSpawnedTempests);
@@ -83,7 +83,18 @@ afterAll(killSpawnedTempests);
 describe('report.html of a real run', () => {
   it('is written next to report.md and re-renders to the same bytes from the run folder', async () => {
     expect((await readdir(out)).sort()).toEqual(
-      ['gallery', 'provenance.json', 'report.html', 'report.md', 'results.json'].sort(),
+      [
+        'SHA256SUMS',
+        'gallery',
+        'lineage.dot',
+        'lineage.mmd',
+        'lineage.svg',
+        'provenance.json',
+        'report.html',
+        'report.md',
+        'results.json',
+        'run.json',
+      ].sort(),
     );
     const images = await readGallery();
     const again = renderHtmlReport({ results, provenance, images });
