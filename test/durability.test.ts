@@ -98,5 +98,5 @@ describe('a worker SIGKILLed mid-sweep', () => {
     const disturbedBytes = await store.getBlob(outcome.results!.sha256);
     const undisturbedBytes = await fresh.getBlob(undisturbed.results!.sha256);
     expect(Buffer.from(disturbedBytes).equals(Buffer.from(undisturbedBytes))).toBe(true);
-  });
+  }, 300_000); // a kill, a restart and two full sweeps: minutes on a busy 2-core machine
 });
