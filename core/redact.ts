@@ -12,8 +12,11 @@ export const REDACTED = '[redacted]';
 const SENSITIVE = 'secret|token|passw(?:or)?d|pwd|credential|key';
 const SENSITIVE_NAME = new RegExp(SENSITIVE, 'i');
 
+/** Names that match the pattern but hold locations, not secrets: the shell's working directories, paths to key files. */
+const LOCATION_NAME = /^(?:OLD)?PWD$|_(?:FILE|PATH|DIR)$/i;
+
 export function isSensitiveName(name: string): boolean {
-  return SENSITIVE_NAME.test(name);
+  return SENSITIVE_NAME.test(name) && !LOCATION_NAME.test(name);
 }
 
 // scheme://user:password@host and scheme://token@host (anything before '@' in the authority).

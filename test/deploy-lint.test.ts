@@ -156,7 +156,8 @@ describe('worker image entrypoint', () => {
     const keyFile = join(scratch, 'no-such-keyring.json');
     const keys = await run('sh', [entrypoint], { ...env, TEMPEST_PAYLOAD_KEY_FILE: keyFile });
     expect(keys.code).not.toBe(0);
-    // The path itself is redacted (the variable's name contains KEY): the message shows the flag was given.
+    // The flag reached the CLI: its error names the file (a path to a key is not itself a secret).
     expect(keys.output).toContain('cannot read payload key file');
+    expect(keys.output).toContain(keyFile);
   });
 });

@@ -28,6 +28,12 @@ describe('redact', () => {
     expect(out).toContain('AWS_SESSION_TOKEN=[redacted]');
   });
 
+  it('does not take locations for secrets: working directories and paths to key files stay readable', () => {
+    const locations = { OLDPWD: '/tmp/models-dir', TEMPEST_PAYLOAD_KEY_FILE: '/etc/tempest/keys.json' };
+    const message = 'cannot read /tmp/models-dir/m.onnx; cannot read payload key file /etc/tempest/keys.json';
+    expect(redactText(message, locations)).toBe(message);
+  });
+
   it('leaves ordinary messages alone', () => {
     const message = 'PayloadKey: payload was encrypted with key k1; the keyring has k2 (HOME /home/me)';
     expect(redactText(message, env)).toBe(message);
