@@ -9,6 +9,7 @@ import { CODEC_TOKEN_ENV, codecServerCommand } from './commands/codec-server';
 import { compareCommand } from './commands/compare';
 import { metaCommand } from './commands/meta';
 import { powerCommand } from './commands/power';
+import { servingCommand } from './commands/serving';
 import { privacyCommand } from './commands/privacy';
 import { gateCommand } from './commands/gate';
 import { keygenCommand } from './commands/keygen';
@@ -266,6 +267,27 @@ export function buildProgram(): Command {
     .argument('<model>', 'ONNX classifier trained on the builtin mnist train split (mnist-split/v1)')
     .option('--samples <n>', 'samples from each split', positiveInt, 1000)
     .action((model: string, options: { samples: number }) => exitWith(() => privacyCommand(model, options)));
+
+  program
+    .command('serving')
+    .description(
+      'deployment realism: real inference times per batch size, simulated arrivals, latency percentiles, a p99 gate',
+    )
+    .argument('<model>', 'ONNX classifier taking MNIST-shaped inputs')
+    .option('--rate <r>', 'mean arrival rate, requests per second', Number, 500)
+    .option('--batch-sizes <list>', 'maximum batch sizes of dynamic batching', '1,8,32')
+    .option('--concurrency <list>', 'model instances serving the queue', '1,2')
+    .addOption(
+      new Option('--arrivals <kind>', 'arrival process').choices(['poisson', 'bursty']).default('poisson'),
+    )
+    .option('--burst <n>', 'requests per burst (bursty arrivals)', positiveInt, 16)
+    .option('--requests <n>', 'simulated requests', positiveInt, 20_000)
+    .option('--p99-budget <ms>', 'exit 1 unless some configuration keeps p99 latency within this', Number)
+    .option('--seed <n>', 'seed of the simulated arrivals', Number, 0)
+    .option('--threads <n>', 'ORT intra-op threads per instance', positiveInt, 1)
+    .action((model: string, options: Parameters<typeof servingCommand>[1]) =>
+      exitWith(() => servingCommand(model, options)),
+    );
 
   program
     .command('power')
