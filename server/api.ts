@@ -139,10 +139,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { runs } = options;
 
   const authorized = (request: IncomingMessage): boolean => {
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return false;
-    // Compared through fixed-length digests, in constant time.
-    return timingSafeEqual(digest(header.slice('Bearer '.length).trim()), expected);
+    // The scheme name is case-insensitive (RFC 9110); the token is compared through fixed-length
+    // digests, in constant time.
+    const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+    return presented !== undefined && timingSafeEqual(digest(presented), expected);
   };
 
   const route = async (request: IncomingMessage, url: URL): Promise<Reply> => {

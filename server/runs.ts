@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
 import { OUTPUT_FILES, writeRunOutputs } from '../client/outputs';
@@ -63,7 +68,9 @@ const FILES: Record<FileKind, string> = {
   provenance: OUTPUT_FILES.provenance,
 };
 
-function statusName(description: { status: { name: string } }): WorkflowStatus {
+type ExecutionTimes = Pick<WorkflowExecutionInfo, 'status' | 'startTime' | 'closeTime'>;
+
+function statusName(description: Pick<WorkflowExecutionInfo, 'status'>): WorkflowStatus {
   const parsed = WorkflowStatus.safeParse(description.status.name);
   return parsed.success ? parsed.data : 'UNKNOWN';
 }
@@ -145,7 +152,7 @@ export class RunService {
     }
   }
 
-  private summaryOf(ref: RunRef, description: WorkflowExecutionDescription): RunSummary {
+  private summaryOf(ref: RunRef, description: ExecutionTimes): RunSummary {
     return {
       runId: ref.runId,
       workflowId: ref.workflowId,
@@ -162,7 +169,7 @@ export class RunService {
     for await (const execution of this.options.client.workflow.list({
       query: `WorkflowType = '${WORKFLOW_TYPE}'`,
     })) {
-      runs.set(execution.runId, this.summaryOf(execution, execution as WorkflowExecutionDescription));
+      runs.set(execution.runId, this.summaryOf(execution, execution));
       if (runs.size >= LIST_LIMIT) break;
     }
     // Visibility is eventually consistent: a run started a moment ago may not be listed yet.
