@@ -10,6 +10,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
 import { OUTPUT_FILES, writeRunOutputs } from '../client/outputs';
 import { startBenchmark, type BenchmarkHandle } from '../client/temporal-run';
+import { ArtifactNotFoundError } from '../core/errors';
 import type { ArtifactStore } from '../core/store/types';
 import {
   benchmarkWorkflow,
@@ -284,7 +285,20 @@ export class RunService {
     const handle = this.handleOf(ref);
     const outcome: BenchmarkOutcome = await handle.result();
     const history = historyToJSON(await handle.fetchHistory());
-    await writeRunOutputs(this.options.store, outcome, folder, history);
+    try {
+      await writeRunOutputs(this.options.store, outcome, folder, history);
+    } catch (error) {
+      // A run whose workers wrote to another store (started elsewhere, another --artifacts).
+      if (error instanceof ArtifactNotFoundError) {
+        throw new ApiError(
+          404,
+          `the artifacts of run ${ref.runId} are not in this server's store ${this.options.store.uri} ` +
+            "(start tempest serve with the workers' --artifacts): " +
+            error.message,
+        );
+      }
+      throw error;
+    }
     this.options.log(`run ${ref.runId}: ${outcome.status}; wrote ${folder}`);
     return folder;
   }
