@@ -19,6 +19,7 @@ import { exportCommand, signCommand } from './commands/sign';
 import { verifyCommand } from './commands/verify';
 import { specDiffCommand, specMigrateCommand, specValidateCommand } from './commands/spec';
 import { runCommand } from './commands/run';
+import { API_TOKEN_ENV, DEFAULT_API_PORT, serveCommand } from './commands/serve';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { payloadKeyFileOption } from './payload-keys';
@@ -148,6 +149,25 @@ export function buildProgram(): Command {
     .action((run: string | undefined, options: Parameters<typeof statusCommand>[1]) =>
       exitWith(() => statusCommand(run, options)),
     );
+
+  program
+    .command('serve')
+    .description(
+      'HTTP API on 127.0.0.1: start benchmarks, follow them, fetch results, report and provenance (OpenAPI at /openapi.json)',
+    )
+    .option('--port <n>', 'port (0: any free port)', port, DEFAULT_API_PORT)
+    .option('--address <host:port>', 'an existing Temporal cluster (default: the embedded dev server)')
+    .addOption(namespaceOption())
+    .addOption(taskQueueOption())
+    .addOption(artifactsOption())
+    .option('--worker', 'with --address: also run a worker in this process', false)
+    .option('--token-file <file>', `bearer token clients must send (default: $${API_TOKEN_ENV})`)
+    .option('--specs-dir <dir>', 'folder relative paths in submitted specs are resolved against (default: .)')
+    .option('--out-dir <dir>', 'run folders are written to DIR/<runId> (default: tempest-results/api)')
+    .option('--max-body-bytes <n>', 'largest spec accepted, in bytes (default: 1 MiB)', positiveInt)
+    .option('--max-concurrent-cells <n>', 'cells the in-process worker evaluates at once', positiveInt)
+    .addOption(payloadKeyFileOption())
+    .action((options: Parameters<typeof serveCommand>[0]) => exitWith(() => serveCommand(options)));
 
   program
     .command('replay')

@@ -22,8 +22,20 @@ export async function readBenchmarkInput(specPath: string): Promise<BenchmarkInp
       },
     ]);
   }
-  const spec = loadSpecText(text, specPath);
-  const baseDir = dirname(absolute);
+  return benchmarkInputFromText(text, basename(absolute), dirname(absolute), specPath);
+}
+
+/**
+ * The same full checks for a spec that arrives as text (the HTTP API): relative paths inside it
+ * are resolved against `baseDir`. `source` names it in the provenance, `label` in error messages.
+ */
+export async function benchmarkInputFromText(
+  text: string,
+  source: string,
+  baseDir: string,
+  label: string = source,
+): Promise<BenchmarkInput> {
+  const spec = loadSpecText(text, label);
   expandConditions(spec, await loadCatalog(spec, baseDir));
-  return { spec, specText: text, specSource: basename(absolute), baseDir };
+  return { spec, specText: text, specSource: source, baseDir };
 }

@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
 import { benchmarkWorkflow, progressQuery } from '../workflows/benchmark';
@@ -11,7 +11,7 @@ export async function startBenchmark(
   client: Client,
   input: BenchmarkInput,
   options: { taskQueue: string; workflowId?: string },
-): Promise<BenchmarkHandle> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof benchmarkWorkflow>> {
   // A client that encrypts payloads must not put the spec's name in the clear workflow id.
   const encrypted = client.options.loadedDataConverter.payloadCodecs.length > 0;
   return client.workflow.start(benchmarkWorkflow, {
