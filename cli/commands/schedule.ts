@@ -1,9 +1,11 @@
 import type { ScheduleDescription } from '@temporalio/client';
 import {
+  checkScheduleName,
   createBenchmarkSchedule,
   deleteBenchmarkSchedule,
   describeBenchmarkSchedule,
   listBenchmarkSchedules,
+  scheduleSpecOf,
   scheduleWorkflowIdPrefix,
   type ScheduleOverlap,
   type ScheduleTiming,
@@ -59,6 +61,9 @@ function timingOf(options: ScheduleCreateOptions): ScheduleTiming {
 
 export async function scheduleCreateCommand(name: string, options: ScheduleCreateOptions): Promise<number> {
   const timing = timingOf(options);
+  // Name and timing are checked before connecting, so a typo fails in a second, server or not.
+  checkScheduleName(name);
+  scheduleSpecOf(timing);
   // Validated exactly like `tempest run`: a bad spec is refused now rather than failing every trigger.
   const input = await readBenchmarkInput(options.spec);
   return withSession(options, async (session) => {
