@@ -15,6 +15,7 @@ import {
   BENCHMARK_WORKFLOW_TYPE,
   DEFAULT_TASK_QUEUE,
   readBenchmarkInput,
+  type BenchmarkInput,
   type BenchmarkOutcome,
   type BenchmarkProgress,
 } from '../../index';
@@ -38,12 +39,16 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: values.address });
   try {
     const client = new Client({ connection, namespace: values.namespace });
-    const handle = await client.workflow.start(BENCHMARK_WORKFLOW_TYPE, {
-      taskQueue: values['task-queue'],
-      // Any id works; `tempest run` derives one from the spec so a rerun attaches to a live run.
-      workflowId: `example-${input.spec.name}-${randomUUID()}`,
-      args: [input],
-    });
+    // Started by name: the type parameter only tells TypeScript the workflow's signature.
+    const handle = await client.workflow.start<(input: BenchmarkInput) => Promise<BenchmarkOutcome>>(
+      BENCHMARK_WORKFLOW_TYPE,
+      {
+        taskQueue: values['task-queue'],
+        // Any id works; `tempest run` derives one from the spec so a rerun attaches to a live run.
+        workflowId: `example-${input.spec.name}-${randomUUID()}`,
+        args: [input],
+      },
+    );
     console.log(`started ${handle.workflowId}`);
 
     // The "progress" query answers once a worker holds the workflow; until then it fails, which is fine.
