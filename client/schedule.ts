@@ -58,6 +58,10 @@ export function scheduleWorkflowIdPrefix(name: string): string {
   return `tempest-schedule-${name}`;
 }
 
+export function timingText(timing: ScheduleTiming): string {
+  return 'every' in timing ? `every ${timing.every}` : `cron "${timing.cron}"`;
+}
+
 export function scheduleSpecOf(timing: ScheduleTiming): ScheduleSpec {
   if ('cron' in timing) {
     if (timing.cron.trim().split(/\s+/).length < 5) {
@@ -109,7 +113,8 @@ export async function createBenchmarkSchedule(
       policies: { overlap: OVERLAP_POLICIES[options.overlap ?? 'skip'] },
       state: {
         paused: options.paused ?? false,
-        note: `tempest: ${input.specSource} (${input.spec.name})`,
+        // Cron expressions come back from the server as calendar specs; the note keeps what the user wrote.
+        note: `${input.spec.name} from ${input.specSource}, ${timingText(options.timing)}`,
       },
     });
   } catch (error) {
@@ -119,9 +124,11 @@ export async function createBenchmarkSchedule(
         'ScheduleExists',
       );
     }
-    // The server checks cron syntax; its message names the problem.
-    if (/invalid/i.test((error as Error).message) && 'cron' in options.timing) {
-      throw new TempestInputError(`--cron: ${(error as Error).message}`, 'BadSchedule');
+    // The server checks cron syntax; the SDK raises its INVALID_ARGUMENT answer as a TypeError
+    // whose message names the problem ("Minute is not in range [0-59]").
+    if (error instanceof TypeError) {
+      const what = 'cron' in options.timing ? `--cron "${options.timing.cron}"` : `schedule "${name}"`;
+      throw new TempestInputError(`${what}: ${error.message}`, 'BadSchedule');
     }
     throw error;
   }

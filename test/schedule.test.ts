@@ -145,6 +145,7 @@ describe('tempest schedule against a dev server with a standalone worker', () =>
 
     const description = await cli(['describe', name]);
     expect(description.code).toBe(0);
+    expect(description.stdout).toContain('when: every 5s');
     expect(description.stdout).toContain('overlap: SKIP');
     expect(description.stdout).toContain(workflowId);
     expect(description.stdout).toMatch(/next runs:\n {4}\d{4}-/);
@@ -163,6 +164,34 @@ describe('tempest schedule against a dev server with a standalone worker', () =>
     const gone = await cli(['describe', name]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toMatch(/no schedule "tiny-every-5s"/);
+  });
+
+  it('creates cron schedules paused, with the overlap policy asked for', async () => {
+    const spec = await writeExampleSpec(TINY_SPEC);
+    const name = 'tiny-nightly';
+    const created = await cli([
+      'create',
+      name,
+      '--spec',
+      spec,
+      '--cron',
+      '0 3 * * *',
+      '--pause',
+      '--overlap',
+      'buffer-one',
+      '--task-queue',
+      taskQueue,
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const description = await cli(['describe', name]);
+    expect(description.stdout).toContain('state: paused (sched-tiny from spec.yaml, cron "0 3 * * *")');
+    expect(description.stdout).toContain('overlap: BUFFER_ONE');
+    expect(description.stdout).toMatch(/next runs:\n {4}\d{4}-\d\d-\d\dT03:00:00\.000Z/);
+    expect((await cli(['delete', name])).code).toBe(0);
+    const badCron = await cli(['create', 'bad-cron', '--spec', spec, '--cron', '99 * * * *']);
+    expect(badCron.code).toBe(2);
+    expect(badCron.stderr).toMatch(/--cron/);
   });
 
   it('examples/client/start-benchmark.ts starts a run with the plain Temporal client and prints it', async () => {

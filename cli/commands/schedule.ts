@@ -7,6 +7,7 @@ import {
   listBenchmarkSchedules,
   scheduleSpecOf,
   scheduleWorkflowIdPrefix,
+  timingText,
   type ScheduleOverlap,
   type ScheduleTiming,
 } from '../../client/schedule';
@@ -73,7 +74,7 @@ export async function scheduleCreateCommand(name: string, options: ScheduleCreat
       overlap: options.overlap,
       paused: options.pause,
     });
-    const when = 'every' in timing ? `every ${timing.every}` : `cron "${timing.cron}"`;
+    const when = timingText(timing);
     console.log(
       `schedule ${name}: ${input.spec.name} ${when} on task queue ${options.taskQueue} at ${session.address}` +
         `${options.pause ? ' (paused)' : ''}; runs are workflows ${scheduleWorkflowIdPrefix(name)}-<time>`,
@@ -106,9 +107,29 @@ export async function scheduleListCommand(options: ScheduleTargetOptions): Promi
   });
 }
 
+/** 90000 -> "1m30s": intervals come back from the server in milliseconds. */
+function durationText(ms: number): string {
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of units) {
+    if (rest >= size) {
+      text += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest > 0 || text === '' ? `${text}${rest}ms` : text;
+}
+
 function describeSpec(description: ScheduleDescription): string {
-  const intervals = description.spec.intervals?.map((interval) => `every ${interval.every}ms`) ?? [];
-  const calendars = description.spec.calendars?.length ? ['calendar (cron)'] : [];
+  const intervals =
+    description.spec.intervals?.map((interval) => `every ${durationText(interval.every)}`) ?? [];
+  const calendars = description.spec.calendars?.length ? ['calendar (cron, UTC)'] : [];
   return [...intervals, ...calendars].join(', ') || '-';
 }
 
