@@ -139,10 +139,13 @@ export function buildProgram(): Command {
     .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(artifactsOption())
-    .option(
-      '--embedded',
-      'use the embedded dev server of `tempest run` (state folder) instead of --address; keeps it up',
-      false,
+    .addOption(
+      new Option(
+        '--embedded',
+        'use the embedded dev server of `tempest run` (state folder) instead of --address, and keep it up',
+      )
+        .default(false)
+        .conflicts('address'),
     )
     .option('--max-concurrent-cells <n>', 'cells evaluated at once', positiveInt, 2)
     .addOption(payloadKeyFileOption())

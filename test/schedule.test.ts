@@ -233,3 +233,68 @@ describe('tempest schedule against a dev server with a standalone worker', () =>
     expect(result.stdout).toMatch(/^completed: 4\/4 cells; results [0-9a-f]{64}$/m);
   });
 });
+
+describe('tempest schedule on the embedded dev server', () => {
+  let worker: ChildProcess | undefined;
+
+  afterAll(async () => {
+    // SIGTERM first: the worker owns the embedded server it started and stops it on the way out.
+    if (worker && worker.exitCode === null) {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 20_000);
+        worker?.once('exit', () => resolve(clearTimeout(timer)));
+      });
+    }
+    killSpawnedTempests();
+  });
+
+  it('runs a schedule created without --address while `tempest worker --embedded` runs', async () => {
+    const env = { TEMPEST_HOME: await tempDir('sched-home') };
+    const spec = await writeExampleSpec(TINY_SPEC);
+    const taskQueue = `sched-embedded-${process.pid}`;
+    const cli = (args: string[]) => runTempest(args, env, 60_000);
+
+    const created = await cli([
+      'schedule',
+      'create',
+      'emb',
+      '--spec',
+      spec,
+      '--every',
+      '3s',
+      '--task-queue',
+      taskQueue,
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('tempest worker --embedded');
+
+    worker = spawnTempest(['worker', '--embedded', '--task-queue', taskQueue], env);
+    let output = '';
+    worker.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(
+      async () => (output.includes('polling') ? true : undefined),
+      `the worker to poll:\n${output}`,
+    );
+
+    // A run the schedule started, finished by the worker, as `tempest status` shows it.
+    const status = await waitFor(
+      async () => {
+        const described = await cli(['schedule', 'describe', 'emb']);
+        const runs = described.stdout.match(/tempest-schedule-emb-\S+/g) ?? [];
+        for (const run of runs.filter((id) => id !== 'tempest-schedule-emb-<time>')) {
+          const result = await cli(['status', run]);
+          if (result.stdout.includes('status: COMPLETED')) return result;
+        }
+        return undefined;
+      },
+      'a scheduled run to complete on the embedded server',
+      60_000,
+      1000,
+    );
+    expect(status.stdout).toMatch(/outcome: completed, 4 cells/);
+    expect((await cli(['schedule', 'delete', 'emb'])).code).toBe(0);
+  });
+});
