@@ -20,6 +20,12 @@ import { verifyCommand } from './commands/verify';
 import { specDiffCommand, specMigrateCommand, specValidateCommand } from './commands/spec';
 import { runCommand } from './commands/run';
 import { API_TOKEN_ENV, DEFAULT_API_PORT, serveCommand } from './commands/serve';
+import {
+  scheduleCreateCommand,
+  scheduleDeleteCommand,
+  scheduleDescribeCommand,
+  scheduleListCommand,
+} from './commands/schedule';
 import { statusCommand } from './commands/status';
 import { workerCommand } from './commands/worker';
 import { payloadKeyFileOption } from './payload-keys';
@@ -135,9 +141,19 @@ export function buildProgram(): Command {
     .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(artifactsOption())
+    .addOption(
+      new Option(
+        '--embedded',
+        'use the embedded dev server of `tempest run` (state folder) instead of --address, and keep it up',
+      )
+        .default(false)
+        .conflicts('address'),
+    )
     .option('--max-concurrent-cells <n>', 'cells evaluated at once', positiveInt, 2)
     .addOption(payloadKeyFileOption())
     .action((options: Parameters<typeof workerCommand>[0]) => exitWith(() => workerCommand(options)));
+
+  addScheduleCommands(program);
 
   program
     .command('status')
@@ -362,6 +378,63 @@ export function buildProgram(): Command {
     .action((options: { spec?: string; markdown: boolean }) => exitWith(() => modulesCommand(options)));
 
   return program;
+}
+
+function addScheduleCommands(program: Command): void {
+  const addressOption = () =>
+    new Option(
+      '--address <host:port>',
+      'an existing Temporal cluster (default: the embedded dev server of `tempest run`)',
+    );
+  const schedule = program
+    .command('schedule')
+    .description('run a benchmark spec periodically with Temporal Schedules (workers execute the runs)');
+  schedule
+    .command('create')
+    .description('create a schedule that starts the benchmark workflow with a validated spec')
+    .argument('<name>', 'schedule id: letters, digits, ".", "_", "-"')
+    .requiredOption('--spec <file>', 'benchmark spec, YAML or JSON (validated now, like `tempest run`)')
+    .option('--every <duration>', 'interval, e.g. 30s, 15m, 6h, 1d')
+    .option('--cron <expr>', 'cron expression (UTC), e.g. "0 3 * * *"')
+    .addOption(addressOption())
+    .addOption(namespaceOption())
+    .addOption(taskQueueOption())
+    .addOption(
+      new Option('--overlap <policy>', 'when a run is still going at the next trigger')
+        .choices(['skip', 'buffer-one', 'allow-all'])
+        .default('skip'),
+    )
+    .option('--pause', 'create the schedule paused', false)
+    .addOption(payloadKeyFileOption())
+    .action((name: string, options: Parameters<typeof scheduleCreateCommand>[1]) =>
+      exitWith(() => scheduleCreateCommand(name, options)),
+    );
+  schedule
+    .command('list')
+    .description('list the schedules that start benchmark workflows')
+    .addOption(addressOption())
+    .addOption(namespaceOption())
+    .action((options: Parameters<typeof scheduleListCommand>[0]) =>
+      exitWith(() => scheduleListCommand(options)),
+    );
+  schedule
+    .command('describe')
+    .description("a schedule's timing, policy, next runs and recent runs")
+    .argument('<name>', 'schedule id')
+    .addOption(addressOption())
+    .addOption(namespaceOption())
+    .action((name: string, options: Parameters<typeof scheduleDescribeCommand>[1]) =>
+      exitWith(() => scheduleDescribeCommand(name, options)),
+    );
+  schedule
+    .command('delete')
+    .description('delete a schedule (runs it started are not affected)')
+    .argument('<name>', 'schedule id')
+    .addOption(addressOption())
+    .addOption(namespaceOption())
+    .action((name: string, options: Parameters<typeof scheduleDeleteCommand>[1]) =>
+      exitWith(() => scheduleDeleteCommand(name, options)),
+    );
 }
 
 export function main(argv: readonly string[] = process.argv): void {

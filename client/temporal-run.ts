@@ -6,6 +6,12 @@ import { benchmarkWorkflowId } from './run-id';
 
 export type BenchmarkHandle = WorkflowHandle<typeof benchmarkWorkflow>;
 
+/**
+ * The workflow type name registered by Tempest workers: callers using the Temporal client
+ * directly start workflows by this name with one BenchmarkInput argument.
+ */
+export const BENCHMARK_WORKFLOW_TYPE = 'benchmarkWorkflow';
+
 /** Start a benchmark workflow, or attach to the one already running for the same input. */
 export async function startBenchmark(
   client: Client,
