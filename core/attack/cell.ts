@@ -5,7 +5,7 @@ import type { AttackTransform } from './conditions';
 import { zeroGradientFraction } from './guard-rails';
 import { distancesPerSample, type Bounds } from './norms';
 import { attackByName } from './registry';
-import { AttackValidityError, statistic, summarizeAttack, type AttackSummary } from './summary';
+import { attackRates, AttackValidityError, statistic, summarizeAttack, type AttackSummary } from './summary';
 import type { AccessVector, AttackNorm, ModelOracle } from './types';
 
 /**
@@ -149,13 +149,7 @@ export async function computeAttackCell(args: {
       access: module.access,
       norm: transform.norm,
       epsilon: transform.epsilon,
-      samples: count,
-      cleanAccuracy: count === 0 ? 0 : attackable / count,
-      robustAccuracy: count === 0 ? 0 : robust / count,
-      attackable,
-      successes,
-      successRate: attackable === 0 ? 0 : successes / attackable,
-      predictionChangeRate: count === 0 ? 0 : changed / count,
+      ...attackRates({ samples: count, attackable, successes, robust, changed }),
       queries: statistic(queries),
       perturbation: { linf: statistic(linf), l2: statistic(l2) },
       zeroGradientFraction: module.access === 'white-box' && count > 0 ? zeroGradients / count : null,

@@ -106,6 +106,35 @@ export function checkAdversarialValidity(
   }
 }
 
+/** The rates of an attack summary from its counts (all samples, clean-correct, broken, robust, changed). */
+export function attackRates(counts: {
+  samples: number;
+  attackable: number;
+  successes: number;
+  robust: number;
+  changed: number;
+}): Pick<
+  AttackSummary,
+  | 'samples'
+  | 'cleanAccuracy'
+  | 'robustAccuracy'
+  | 'attackable'
+  | 'successes'
+  | 'successRate'
+  | 'predictionChangeRate'
+> {
+  const { samples, attackable, successes } = counts;
+  return {
+    samples,
+    cleanAccuracy: samples === 0 ? 0 : attackable / samples,
+    robustAccuracy: samples === 0 ? 0 : counts.robust / samples,
+    attackable,
+    successes,
+    successRate: attackable === 0 ? 0 : successes / attackable,
+    predictionChangeRate: samples === 0 ? 0 : counts.changed / samples,
+  };
+}
+
 export function summarizeAttack(input: AttackSummaryInput): AttackSummary {
   checkAdversarialValidity(input.clean, input.adversarial, input.norm, input.epsilon, input.bounds);
   const count = input.labels.length;
@@ -135,13 +164,7 @@ export function summarizeAttack(input: AttackSummaryInput): AttackSummary {
   const linf = distancesPerSample(input.adversarial.data, input.clean.data, size, 'linf');
   const l2 = distancesPerSample(input.adversarial.data, input.clean.data, size, 'l2');
   return {
-    samples: count,
-    cleanAccuracy: count === 0 ? 0 : attackable / count,
-    robustAccuracy: count === 0 ? 0 : robust / count,
-    attackable,
-    successes,
-    successRate: attackable === 0 ? 0 : successes / attackable,
-    predictionChangeRate: count === 0 ? 0 : changed / count,
+    ...attackRates({ samples: count, attackable, successes, robust, changed }),
     success,
     queries: statistic(input.queries),
     perturbation: { linf: statistic(pick(linf)), l2: statistic(pick(l2)) },
