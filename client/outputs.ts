@@ -99,45 +99,44 @@ export async function writeRunOutputs(
     written.push(join(dir, name));
   };
   await copy(OUTPUT_FILES.results, outcome.results?.sha256);
-  if (outcome.results) {
-    // The report links the failure gallery's images as gallery/<sha256>.png.
-    const results = await getJson<BenchmarkResults>(store, outcome.results.sha256);
-    const images =
-      results.evaluation?.galleries.flatMap((gallery) => gallery.examples.map((example) => example.png)) ??
-      [];
-    if (images.length > 0) {
-      await mkdir(join(dir, 'gallery'), { recursive: true });
-      for (const sha256 of new Set(images)) {
-        await writeFile(join(dir, 'gallery', `${sha256}.png`), await store.getBlob(sha256));
-      }
-      written.push(`${join(dir, 'gallery')} (${new Set(images).size} images)`);
-    }
-  }
   await copy(OUTPUT_FILES.report, outcome.report?.sha256);
   await copy(OUTPUT_FILES.record, outcome.provenance?.sha256);
-  if (outcome.provenance) {
-    const record = await getJson<ProvenanceRecord>(store, outcome.provenance.sha256);
+  const results = outcome.results && (await getJson<BenchmarkResults>(store, outcome.results.sha256));
+  const record = outcome.provenance && (await getJson<ProvenanceRecord>(store, outcome.provenance.sha256));
+  if (results) {
+    // The report links the failure gallery's images as gallery/<sha256>.png.
+    const images = new Set(
+      results.evaluation?.galleries.flatMap((gallery) => gallery.examples.map((example) => example.png)) ??
+        [],
+    );
+    if (images.size > 0) {
+      await mkdir(join(dir, 'gallery'), { recursive: true });
+      for (const sha256 of images) {
+        await writeFile(join(dir, 'gallery', `${sha256}.png`), await store.getBlob(sha256));
+      }
+      written.push(`${join(dir, 'gallery')} (${images.size} images)`);
+    }
+  }
+  if (record) {
     for (const [name, text] of Object.entries(derivedFiles(record))) {
       await writeFile(join(dir, name), text);
       written.push(join(dir, name));
     }
-    if (outcome.results) {
-      // report.html is rendered here rather than stored: it embeds the gallery images it shows.
-      const results = await getJson<BenchmarkResults>(store, outcome.results.sha256);
-      const images = new Map<string, Uint8Array>();
-      for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
-      await writeFile(
-        join(dir, OUTPUT_FILES.htmlReport),
-        renderHtmlReport({ results, provenance: record, images, attacks: results.attacks?.curves }),
-      );
-      written.push(join(dir, OUTPUT_FILES.htmlReport));
-    }
+  }
+  if (results && record) {
+    // report.html is rendered here rather than stored: it embeds the gallery images it shows.
+    const images = new Map<string, Uint8Array>();
+    for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
+    await writeFile(
+      join(dir, OUTPUT_FILES.htmlReport),
+      renderHtmlReport({ results, provenance: record, images, attacks: results.attacks?.curves }),
+    );
+    written.push(join(dir, OUTPUT_FILES.htmlReport));
   }
   if (historyJson !== undefined) {
     await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
     written.push(join(dir, OUTPUT_FILES.history));
     // The store keeps the history too, indexed by workflow and run id, so it outlives the run folder.
-    const record = outcome.provenance && (await getJson<ProvenanceRecord>(store, outcome.provenance.sha256));
     const history = await store.putBlob(new TextEncoder().encode(historyJson), MEDIA_TYPES.json);
     if (record) await store.setIndex(HISTORY_INDEX, `${record.run.workflowId}.${record.run.runId}`, history);
   }
