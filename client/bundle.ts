@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ProvenanceRecord } from '../core/provenance/record';
 import { LocalArtifactStore } from '../core/store/local';
 import type { ArtifactStore } from '../core/store/types';
+import { parseChecksums } from '../core/provenance/checksums';
 import { OUTPUT_FILES } from './outputs';
 
 /** The folder of a bundle's artifact store: `tempest verify` uses it instead of the local store. */
@@ -28,10 +29,7 @@ export async function exportBundle(
       `${runDir} has no ${OUTPUT_FILES.checksums}: export a run folder written by this version of Tempest`,
     );
   });
-  const files = checksums
-    .split('\n')
-    .map((line) => /^[0-9a-f]{64} {2}(.+)$/.exec(line)?.[1])
-    .filter((file): file is string => file !== undefined);
+  const files = [...parseChecksums(checksums).keys()];
   for (const file of [...files, OUTPUT_FILES.checksums, OUTPUT_FILES.signature]) {
     try {
       await mkdir(dirname(join(out, file)), { recursive: true });

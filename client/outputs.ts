@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { BenchmarkOutcome } from '../activities/types';
+import { sha256Hex } from '../core/hash';
+import { filesUnder, formatChecksums } from '../core/provenance/checksums';
 import { lineageDot, lineageMermaid, lineageOf, lineageSvg } from '../core/provenance/lineage';
 import { toProvJson } from '../core/provenance/prov-json';
 import type { ProvenanceRecord } from '../core/provenance/record';
@@ -45,28 +46,17 @@ export function derivedFiles(record: ProvenanceRecord): Record<string, string> {
   };
 }
 
-const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'))
-    .sort();
-}
-
 /**
  * SHA256SUMS of every file of a run folder (sha256sum's format, so `sha256sum -c` checks it too),
  * and, with a key, its detached ed25519 signature: signing the list signs every file in it.
  */
 export async function writeChecksums(dir: string, signingKey?: KeyObject): Promise<string[]> {
   const skip = new Set<string>([OUTPUT_FILES.checksums, OUTPUT_FILES.signature]);
-  const lines: string[] = [];
+  const entries: { file: string; sha256: string }[] = [];
   for (const file of await filesUnder(dir)) {
-    if (skip.has(file)) continue;
-    lines.push(`${sha256Hex(await readFile(join(dir, file)))}  ${file}`);
+    if (!skip.has(file)) entries.push({ file, sha256: sha256Hex(await readFile(join(dir, file))) });
   }
-  const checksums = new TextEncoder().encode(`${lines.join('\n')}\n`);
+  const checksums = new TextEncoder().encode(formatChecksums(entries));
   await writeFile(join(dir, OUTPUT_FILES.checksums), checksums);
   const written = [join(dir, OUTPUT_FILES.checksums)];
   if (signingKey) {

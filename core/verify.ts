@@ -2,10 +2,12 @@
  * `tempest verify`: the audit of a finished run folder (or an exported bundle). Every check says
  * what it looked at and what it found, so a failed audit names the altered file or artifact.
  */
-import { createHash, type KeyObject } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cellResultSha256, evaluateStoredCell } from './cell';
+import { sha256Hex } from './hash';
+import { filesUnder, parseChecksums } from './provenance/checksums';
 import { ArtifactCorruptedError, ArtifactNotFoundError } from './errors';
 import type { ArtifactEntry } from './provenance/inventory';
 import { artifactMerkleRoot } from './provenance/merkle';
@@ -36,21 +38,12 @@ export interface VerifyOptions {
   readonly onProgress?: (message: string) => void;
 }
 
-const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** Files of a run folder the store also holds, by the role of their artifact. */
 const FOLDER_COPIES: Partial<Record<ArtifactEntry['role'], (entry: ArtifactEntry) => string>> = {
   results: () => 'results.json',
   report: () => 'report.md',
   'gallery-image': (entry) => `gallery/${entry.sha256}.png`,
 };
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join('/'));
-}
 
 /** SHA256SUMS: every listed file re-hashed; unlisted files reported (they are not covered). */
 async function checkChecksums(
@@ -71,11 +64,7 @@ async function checkChecksums(
       ],
     };
   }
-  const listed = new Map<string, string>();
-  for (const line of new TextDecoder().decode(bytes).split('\n')) {
-    const match = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
-    if (match) listed.set(match[2], match[1]);
-  }
+  const listed = parseChecksums(new TextDecoder().decode(bytes));
   const checks: VerifyCheck[] = [];
   const altered: string[] = [];
   const missing: string[] = [];
@@ -87,7 +76,7 @@ async function checkChecksums(
     }
   }
   const ignored = new Set([options.checksumsFile, options.signatureFile]);
-  const unlisted = (await listFiles(dir)).filter(
+  const unlisted = (await filesUnder(dir)).filter(
     (file) => !listed.has(file) && !ignored.has(file) && !file.startsWith('artifacts/'),
   );
   checks.push({
