@@ -6,9 +6,11 @@ import { BenchmarkResources } from '../core/resources';
 import { aggregateStoredResults } from '../core/aggregate';
 import { deliverAlerts } from '../core/drift';
 import type { BenchmarkResults } from '../core/results';
-import { getJson } from '../core/store/json';
+import { getJson, putCanonicalJson } from '../core/store/json';
+import type { PlannedCell } from '../core/plan';
+import { DEFAULT_CELLS_PER_SHARD } from '../workflows/pipeline';
 import { writeRunRecords } from '../core/run-records';
-import type { ArtifactStore } from '../core/store/types';
+import type { ArtifactRef, ArtifactStore } from '../core/store/types';
 import { validateSpec } from '../spec';
 import type { ActivityRuntime } from './activity-context';
 import type {
@@ -17,6 +19,7 @@ import type {
   BenchmarkInput,
   CellBatchTask,
   CellOutcome,
+  CellTask,
   FinalizeInput,
   FinalizeOutput,
   ResolvedBenchmark,
@@ -72,17 +75,29 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           runner: resources.runnerFor(threadSettingsOf(spec)),
           onStage: (stage) => runtime.heartbeat({ stage }),
         });
+        // A sharded sweep keeps the cell list out of every history: shards read it from the plan.
+        const sharded = plan.cells.length > (spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD);
         return {
           plan: planRef,
           specHash: plan.specHash,
           recompute: plan.recompute,
-          cells: plan.cells.map((cell) => ({
-            index: cell.index,
-            key: cell.key,
-            label: `${cell.modelId} / ${cell.condition}${cell.seed === null ? '' : ` / seed ${cell.seed}`}`,
-          })),
+          cells: sharded ? [] : plan.cells.map(cellTaskOf),
+          cellCount: plan.cells.length,
         };
       });
+    },
+
+    /** The cells of one shard, read from the stored plan. */
+    async shardCells(input: { plan: ArtifactRef; start: number; end: number }): Promise<CellTask[]> {
+      return classifyErrors(async () => {
+        const plan = await resources.plan(input.plan.sha256);
+        return plan.cells.slice(input.start, input.end).map(cellTaskOf);
+      });
+    },
+
+    /** A shard's cell outcomes as one stored artifact, so no workflow history carries them twice. */
+    async storeOutcomes(input: { outcomes: readonly CellOutcome[] }): Promise<ArtifactRef> {
+      return putCanonicalJson(store, input.outcomes);
     },
 
     /** Evaluate a batch of cells in order, reusing any whose key was computed before. */
@@ -160,6 +175,14 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
     /** Write provenance.json and report.md for a finished run, and deliver drift alerts. */
     async finalizeRun(input: FinalizeInput): Promise<FinalizeOutput> {
       return classifyErrors(async () => {
+        // Sharded sweeps pass their outcomes as stored lists, one per shard, in plan order.
+        const outcomesOf = async (finish: FinalizeInput): Promise<readonly CellOutcome[]> => {
+          if (!finish.shardOutcomes) return finish.outcomes;
+          const lists = await Promise.all(
+            finish.shardOutcomes.map((ref) => getJson<CellOutcome[]>(store, ref.sha256)),
+          );
+          return lists.flat();
+        };
         const plan = await resources.plan(input.plan.sha256);
         if (plan.drift?.alerts) {
           const results = await getJson<BenchmarkResults>(store, input.results.sha256);
@@ -172,7 +195,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           resultsRef: input.results,
           spec: { source: input.input.specSource, text: input.input.specText },
           run: input.run,
-          cells: input.outcomes.map((outcome) => ({
+          cells: (await outcomesOf(input)).map((outcome) => ({
             index: outcome.index,
             key: outcome.key,
             cached: outcome.cached,
@@ -190,6 +213,16 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         });
       });
     },
+  };
+}
+
+/** A plan cell as the workflow sees it: index, key, a readable label, and whether it is an attack. */
+function cellTaskOf(cell: PlannedCell): CellTask {
+  return {
+    index: cell.index,
+    key: cell.key,
+    label: `${cell.modelId} / ${cell.condition}${cell.seed === null ? '' : ` / seed ${cell.seed}`}`,
+    ...(cell.transform.kind === 'attack' && { attack: true as const }),
   };
 }
 

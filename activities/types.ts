@@ -17,6 +17,8 @@ export interface CellTask {
   readonly key: string;
   /** Human-readable "model / condition / seed", for the event history and the UI. */
   readonly label: string;
+  /** Set for adversarial-attack cells, which can run on their own task queue. */
+  readonly attack?: true;
 }
 
 /** Cells of one plan evaluated by one activity, in order. */
@@ -25,13 +27,64 @@ export interface CellBatchTask {
   readonly cells: readonly CellTask[];
   /** Compute even when the store has a result (drift checks re-execute cells). */
   readonly recompute?: boolean;
+  /** Attack cells only: routed to `execution.attackTaskQueue` when the spec names one. */
+  readonly attack?: true;
 }
 
 export interface ResolvedBenchmark {
   readonly plan: ArtifactRef;
   readonly specHash: string;
   readonly recompute?: boolean;
+  /**
+   * Every cell, for sweeps that run in one workflow. Sharded sweeps (more cells than
+   * `execution.cellsPerShard`) leave it empty: each shard reads its own range from the plan, so
+   * no history carries the whole list.
+   */
   readonly cells: readonly CellTask[];
+  /** Number of cells (absent in histories recorded before sharding: then `cells.length`). */
+  readonly cellCount?: number;
+}
+
+/** A contiguous range of a plan's cells, run by one child workflow (or in-process). */
+export interface ShardTask {
+  readonly plan: ArtifactRef;
+  readonly recompute?: boolean;
+  readonly shard: number;
+  /** First cell index and one past the last. */
+  readonly start: number;
+  readonly end: number;
+  readonly concurrency: number;
+  readonly cellsPerTask?: number;
+}
+
+/** What a shard hands back: counts, and its cell outcomes as one stored artifact (not in history). */
+export interface ShardResult {
+  readonly shard: number;
+  readonly outcomes: ArtifactRef;
+  readonly done: number;
+  readonly cached: number;
+  /** The workflow execution that ran it (absent in-process). */
+  readonly execution?: WorkflowExecution;
+}
+
+export interface WorkflowExecution {
+  readonly workflowId: string;
+  readonly runId: string;
+}
+
+/**
+ * Where a sharded sweep stands when its workflow continues as new: the next run starts from here
+ * instead of resolving again, so a sweep of any size keeps every history short.
+ */
+export interface SweepCheckpoint {
+  readonly resolved: ResolvedBenchmark;
+  readonly startedAt: string;
+  readonly nextShard: number;
+  readonly shards: readonly ShardResult[];
+  /** Earlier runs of this workflow (continue-as-new chain), oldest first. */
+  readonly earlierRuns: readonly WorkflowExecution[];
+  readonly paused: boolean;
+  readonly cancelRequested: boolean;
 }
 
 export interface CellOutcome {
@@ -83,7 +136,10 @@ export interface FinalizeInput {
   readonly plan: ArtifactRef;
   readonly results: ArtifactRef;
   readonly run: RunIdentity;
+  /** Outcomes of a sweep run in one workflow. */
   readonly outcomes: readonly CellOutcome[];
+  /** Outcomes of a sharded sweep, one stored list per shard, read by the activity. */
+  readonly shardOutcomes?: readonly ArtifactRef[];
 }
 
 export interface FinalizeOutput {
@@ -100,6 +156,11 @@ export interface BenchmarkOutcome {
   readonly provenance?: ArtifactRef;
   readonly summary: readonly SummaryRow[];
   readonly cells: { readonly total: number; readonly done: number; readonly cached: number };
+  /**
+   * Sharded sweeps: every workflow execution besides the final run (earlier runs of the
+   * continue-as-new chain, then the shards' child workflows), so their histories can be kept.
+   */
+  readonly executions?: readonly WorkflowExecution[];
 }
 
 /** Live progress, answered by the workflow's `progress` query and by the local executor. */

@@ -150,6 +150,11 @@ export function buildProgram(): Command {
         .conflicts('address'),
     )
     .option('--max-concurrent-cells <n>', 'cells evaluated at once', positiveInt, 2)
+    .option(
+      '--activities-only',
+      "poll for cell batches only, no workflows: a worker for a spec's execution.attackTaskQueue",
+      false,
+    )
     .addOption(payloadKeyFileOption())
     .action((options: Parameters<typeof workerCommand>[0]) => exitWith(() => workerCommand(options)));
 

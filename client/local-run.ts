@@ -3,7 +3,7 @@ import { createBenchmarkActivities } from '../activities/benchmark-activities';
 import { inProcessActivityRuntime } from '../activities/activity-context';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
 import type { ArtifactStore } from '../core/store/types';
-import { PipelineState, runBenchmarkPipeline } from '../workflows/pipeline';
+import { PipelineState, runBenchmarkPipeline, runShardPipeline } from '../workflows/pipeline';
 import { workerIdentity } from '../workers/benchmark-worker';
 import { benchmarkWorkflowId } from './run-id';
 
@@ -38,7 +38,18 @@ export async function runBenchmarkLocally(
         taskQueue: 'in-process',
         startedAt: new Date().toISOString(),
       },
-      { ...activities, waitUntilRunnable: async () => undefined },
+      {
+        ...activities,
+        waitUntilRunnable: async () => undefined,
+        shardsAllowed: () => true,
+        // Shards run here too, through the same shard pipeline the child workflows use.
+        runShard: (task) =>
+          runShardPipeline(
+            task,
+            { ...activities, waitUntilRunnable: async () => undefined },
+            new PipelineState(),
+          ),
+      },
       state,
     );
     options.onProgress?.(state.snapshot());

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import type { BenchmarkOutcome } from '../activities/types';
+import type { BenchmarkOutcome, WorkflowExecution } from '../activities/types';
 import { sha256Hex } from '../core/hash';
 import { filesUnder, formatChecksums } from '../core/provenance/checksums';
 import { lineageDot, lineageMermaid, lineageOf, lineageSvg } from '../core/provenance/lineage';
@@ -15,6 +15,14 @@ import { MEDIA_TYPES, type ArtifactStore } from '../core/store/types';
 
 /** Store index from `workflowId.runId` to the run's exported event history. */
 export const HISTORY_INDEX = 'histories';
+/** Run-folder subfolder for the histories of a sharded sweep besides its final run's history.json. */
+export const HISTORIES_DIR = 'histories';
+
+/** Exported event histories of a run: its final workflow run, and for a sharded sweep all the others. */
+export interface RunHistories {
+  readonly final: string;
+  readonly others: readonly (WorkflowExecution & { readonly json: string })[];
+}
 
 export const OUTPUT_FILES = {
   results: 'results.json',
@@ -77,7 +85,7 @@ export async function writeRunOutputs(
   store: ArtifactStore,
   outcome: BenchmarkOutcome,
   outDir: string,
-  historyJson?: string,
+  histories?: RunHistories,
   options: { readonly signingKey?: KeyObject } = {},
 ): Promise<string[]> {
   const dir = resolve(outDir);
@@ -123,12 +131,24 @@ export async function writeRunOutputs(
     );
     written.push(join(dir, OUTPUT_FILES.htmlReport));
   }
-  if (historyJson !== undefined) {
-    await writeFile(join(dir, OUTPUT_FILES.history), historyJson);
+  if (histories) {
+    await writeFile(join(dir, OUTPUT_FILES.history), histories.final);
     written.push(join(dir, OUTPUT_FILES.history));
-    // The store keeps the history too, indexed by workflow and run id, so it outlives the run folder.
-    const history = await store.putBlob(new TextEncoder().encode(historyJson), MEDIA_TYPES.json);
-    if (record) await store.setIndex(HISTORY_INDEX, `${record.run.workflowId}.${record.run.runId}`, history);
+    // The store keeps the histories too, indexed by workflow and run id, so they outlive the run folder.
+    const keep = async (execution: WorkflowExecution, json: string) => {
+      const history = await store.putBlob(new TextEncoder().encode(json), MEDIA_TYPES.json);
+      await store.setIndex(HISTORY_INDEX, `${execution.workflowId}.${execution.runId}`, history);
+    };
+    if (record) await keep(record.run, histories.final);
+    if (histories.others.length > 0) {
+      // A sharded sweep: earlier runs of the continue-as-new chain and every shard, replayed by verify too.
+      await mkdir(join(dir, HISTORIES_DIR), { recursive: true });
+      for (const other of histories.others) {
+        await writeFile(join(dir, HISTORIES_DIR, `${other.workflowId}.${other.runId}.json`), other.json);
+        await keep(other, other.json);
+      }
+      written.push(`${join(dir, HISTORIES_DIR)} (${histories.others.length} histories)`);
+    }
   }
   written.push(...(await writeChecksums(dir, options.signingKey)));
   return written;

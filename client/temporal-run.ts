@@ -1,6 +1,8 @@
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
+import type { RunHistories } from './outputs';
 import { benchmarkWorkflow, progressQuery } from '../workflows/benchmark';
 import { benchmarkWorkflowId } from './run-id';
 
@@ -81,4 +83,21 @@ export async function followBenchmark(
     queryCall?.abort();
     await poll;
   }
+}
+
+/**
+ * The event histories of a finished run as the server stores them (payloads stay encrypted when a
+ * payload key is in use): the final workflow run, plus, for a sharded sweep, every earlier run of
+ * its continue-as-new chain and every shard's child workflow.
+ */
+export async function fetchRunHistories(
+  handle: BenchmarkHandle,
+  outcome: BenchmarkOutcome,
+): Promise<RunHistories> {
+  const others = [];
+  for (const execution of outcome.executions ?? []) {
+    const history = await handle.client.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    others.push({ ...execution, json: historyToJSON(history) });
+  }
+  return { final: historyToJSON(await handle.fetchHistory()), others };
 }

@@ -6,10 +6,9 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BenchmarkInput, BenchmarkOutcome, BenchmarkProgress } from '../activities/types';
 import { OUTPUT_FILES, writeRunOutputs } from '../client/outputs';
-import { startBenchmark, type BenchmarkHandle } from '../client/temporal-run';
+import { fetchRunHistories, startBenchmark, type BenchmarkHandle } from '../client/temporal-run';
 import { ArtifactNotFoundError } from '../core/errors';
 import type { ArtifactStore } from '../core/store/types';
 import {
@@ -284,9 +283,9 @@ export class RunService {
     if (existsSync(join(folder, OUTPUT_FILES.checksums))) return folder;
     const handle = this.handleOf(ref);
     const outcome: BenchmarkOutcome = await handle.result();
-    const history = historyToJSON(await handle.fetchHistory());
+    const histories = await fetchRunHistories(handle, outcome);
     try {
-      await writeRunOutputs(this.options.store, outcome, folder, history);
+      await writeRunOutputs(this.options.store, outcome, folder, histories);
     } catch (error) {
       // A run whose workers wrote to another store (started elsewhere, another --artifacts).
       if (error instanceof ArtifactNotFoundError) {

@@ -136,6 +136,21 @@ export const ExecutionSpecV1 = z
      * eight per concurrent lane, at most 8 cells each.
      */
     cellsPerTask: z.number().int().min(1).max(64).optional(),
+    /**
+     * Sweeps with more cells than this run as shards of this many cells, each a child workflow,
+     * so no workflow history grows with the sweep. Default 500.
+     */
+    cellsPerShard: z.number().int().min(1).max(2000).optional(),
+    /** Shards one workflow run starts before continuing as new (sooner if the server suggests). Default 100. */
+    shardsPerRun: z.number().int().min(1).max(1000).optional(),
+    /**
+     * Task queue for adversarial-attack cells (often 10-1000x the cost of a corruption cell), so
+     * they can run on their own workers; absent: every cell uses the run's task queue.
+     */
+    attackTaskQueue: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/, 'a task queue name: letters, digits, ".", "_" or "-"')
+      .optional(),
     heartbeatTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
     cellTimeoutSeconds: z.number().int().min(10).max(86_400).default(1800),
   })

@@ -34,6 +34,11 @@ describe('recorded histories of released workflow versions', () => {
   it('all replay against the current workflow code', async () => {
     const replay = await runTempest(['replay', join(REPO_ROOT, 'test', 'histories')]);
     expect(replay.stdout).toMatch(/^ok {6}.*benchmark-workflow-v1-mnist-quick\.json$/m);
+    // A sharded sweep (test/fixtures/specs/v2-sharded-sweep.yaml with shardsPerRun: 2): the parent's
+    // first run (children, then continue-as-new), its final run, and one shard's child workflow.
+    expect(
+      replay.stdout.match(/^ok {6}.*tempest-sharded-sweep-[0-9a-f]{12}(-shard-0)?\.[0-9a-f-]{36}\.json$/gm),
+    ).toHaveLength(3);
     expect(replay.code).toBe(0);
   });
 });

@@ -21,6 +21,11 @@ export interface BenchmarkWorkerOptions {
    * bundle is the same with and without them.
    */
   readonly dataConverter?: DataConverter;
+  /**
+   * Poll for activities only (no workflow code): a worker for a dedicated queue such as the
+   * spec's `execution.attackTaskQueue`, where only cell batches are sent.
+   */
+  readonly activitiesOnly?: boolean;
 }
 
 /**
@@ -47,7 +52,7 @@ export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Pr
     taskQueue: options.taskQueue,
     identity,
     dataConverter: options.dataConverter,
-    ...workflowCodeOptions(),
+    ...(!options.activitiesOnly && workflowCodeOptions()),
     activities: createBenchmarkActivities({
       store: options.store,
       runtime: temporalActivityRuntime,
@@ -61,14 +66,33 @@ export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Pr
 /**
  * Connect to `address`, create a benchmark worker, hand it to `use` (which decides how long it
  * runs: `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
+ * With `attackTaskQueue`, an activities-only worker polls that queue too for as long as `use` runs,
+ * so a single process can run a spec that sends its attack cells to their own queue.
  */
 export async function withBenchmarkWorker<T>(
-  options: Omit<BenchmarkWorkerOptions, 'connection'> & { readonly address: string },
+  options: Omit<BenchmarkWorkerOptions, 'connection'> & {
+    readonly address: string;
+    readonly attackTaskQueue?: string;
+  },
   use: (worker: Worker) => Promise<T>,
 ): Promise<T> {
   const connection = await NativeConnection.connect({ address: options.address });
   try {
-    return await use(await createBenchmarkWorker({ ...options, connection }));
+    const worker = await createBenchmarkWorker({ ...options, connection });
+    if (!options.attackTaskQueue || options.attackTaskQueue === options.taskQueue) return await use(worker);
+    const attacks = await createBenchmarkWorker({
+      ...options,
+      connection,
+      taskQueue: options.attackTaskQueue,
+      activitiesOnly: true,
+    });
+    const attacksRunning = attacks.run();
+    try {
+      return await use(worker);
+    } finally {
+      attacks.shutdown();
+      await attacksRunning;
+    }
   } finally {
     await connection.close();
   }

@@ -1,1 +1,1 @@
-export { benchmarkWorkflow } from './benchmark';
+export { benchmarkWorkflow, cellShardWorkflow } from './benchmark';

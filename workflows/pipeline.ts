@@ -5,24 +5,61 @@ import type {
   BenchmarkProgress,
   CellBatchTask,
   CellOutcome,
+  CellTask,
   FinalizeInput,
   FinalizeOutput,
   ResolvedBenchmark,
   RunIdentity,
+  ShardResult,
+  ShardTask,
+  SweepCheckpoint,
 } from '../activities/types';
+import type { ArtifactRef } from '../core/store/types';
+
+/**
+ * Sweeps with more cells than this run as shards (child workflows under Temporal) unless the spec
+ * sets `execution.cellsPerShard`. A shard's history then holds at most ~60 activities of 8 cells,
+ * far below Temporal's limits, however large the sweep.
+ */
+export const DEFAULT_CELLS_PER_SHARD = 500;
+/** Shards one workflow run starts before it continues as new (unless the server suggests sooner). */
+export const DEFAULT_SHARDS_PER_RUN = 100;
+
+/** The steps that evaluate cells: shared by a whole sweep and by one shard of it. */
+export interface CellSteps {
+  runCells(task: CellBatchTask): Promise<CellOutcome[]>;
+  /** Resolves when the run may schedule more work (not paused), or when it was cancelled. */
+  waitUntilRunnable(): Promise<void>;
+}
 
 /**
  * The benchmark DAG, written once and run by two executors: the Temporal workflow (steps are
- * activities, pause waits on a durable condition) and the in-process local executor (steps are
- * direct calls). Only plain TypeScript here, so it is safe inside the workflow sandbox.
+ * activities, shards are child workflows, pause waits on a durable condition) and the in-process
+ * local executor (steps are direct calls). Only plain TypeScript here, so it is safe inside the
+ * workflow sandbox.
  */
-export interface PipelineSteps {
+export interface PipelineSteps extends CellSteps {
   resolveBenchmark(input: BenchmarkInput): Promise<ResolvedBenchmark>;
-  runCells(task: CellBatchTask): Promise<CellOutcome[]>;
   aggregateResults(input: { plan: ResolvedBenchmark['plan'] }): Promise<AggregateOutput>;
   finalizeRun(input: FinalizeInput): Promise<FinalizeOutput>;
-  /** Resolves when the run may schedule more work (not paused), or when it was cancelled. */
-  waitUntilRunnable(): Promise<void>;
+  /** Run one shard of a large sweep: a child workflow, or the shard pipeline in-process. */
+  runShard(task: ShardTask): Promise<ShardResult>;
+  /**
+   * Whether this sweep may be sharded (asked only when it is large enough). The workflow answers
+   * through a patch marker, so runs recorded before sharding existed replay unchanged.
+   */
+  shardsAllowed(): boolean;
+  /**
+   * Temporal: continue as new from `checkpoint` (never returns) when this run's history is long
+   * enough; otherwise return. Absent for the local executor, which has no history.
+   */
+  continueAsNewIfDue?(checkpoint: SweepCheckpoint, shardsThisRun: number): Promise<void>;
+}
+
+/** The steps of one shard: read its cells from the plan, evaluate them, store the outcomes. */
+export interface ShardSteps extends CellSteps {
+  shardCells(task: { plan: ArtifactRef; start: number; end: number }): Promise<CellTask[]>;
+  storeOutcomes(input: { outcomes: readonly CellOutcome[] }): Promise<ArtifactRef>;
 }
 
 /** Progress state the executors expose; mutated by the pipeline, read by queries. */
@@ -53,43 +90,34 @@ export async function runBenchmarkPipeline(
   run: RunIdentity,
   steps: PipelineSteps,
   state: PipelineState,
+  checkpoint?: SweepCheckpoint,
 ): Promise<BenchmarkOutcome> {
-  state.phase = 'resolving';
-  const resolved = await steps.resolveBenchmark(input);
-  state.total = resolved.cells.length;
+  if (!checkpoint) state.phase = 'resolving';
+  const resolved = checkpoint?.resolved ?? (await steps.resolveBenchmark(input));
+  const total = resolved.cellCount ?? resolved.cells.length;
+  state.total = total;
   state.phase = 'running';
 
   const { concurrency, cellsPerTask } = input.spec.execution;
-  const batchSize = cellsPerTask ?? autoCellsPerTask(resolved.cells.length, concurrency);
-  const batches: CellBatchTask[] = [];
-  for (let start = 0; start < resolved.cells.length; start += batchSize) {
-    batches.push({
+  const cellsPerShard = input.spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD;
+  let finalized: Pick<FinalizeInput, 'outcomes' | 'shardOutcomes'>;
+  let executions: BenchmarkOutcome['executions'];
+  if (checkpoint || (total > cellsPerShard && steps.shardsAllowed())) {
+    const shards = await runShards(input, run, resolved, steps, state, checkpoint);
+    finalized = { outcomes: [], shardOutcomes: shards.results.map((shard) => shard.outcomes) };
+    executions = [
+      ...shards.earlierRuns,
+      ...shards.results.flatMap((shard) => (shard.execution ? [shard.execution] : [])),
+    ];
+  } else {
+    const options = {
       planSha256: resolved.plan.sha256,
-      cells: resolved.cells.slice(start, start + batchSize),
       recompute: resolved.recompute,
-    });
+      concurrency,
+      cellsPerTask,
+    };
+    finalized = { outcomes: await runCellBatches(resolved.cells, options, steps, state) };
   }
-  const outcomes: CellOutcome[] = new Array<CellOutcome>(resolved.cells.length);
-  let next = 0;
-  // A fixed number of lanes pull batches in plan order: bounded concurrency without a queue library.
-  const lane = async (): Promise<void> => {
-    for (;;) {
-      await steps.waitUntilRunnable();
-      if (state.cancelRequested || next >= batches.length) return;
-      const batch = batches[next++];
-      state.running += batch.cells.length;
-      try {
-        for (const outcome of await steps.runCells(batch)) {
-          outcomes[outcome.index] = outcome;
-          state.done++;
-          if (outcome.cached) state.cached++;
-        }
-      } finally {
-        state.running -= batch.cells.length;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, lane));
 
   const cellCounts = () => ({ total: state.total, done: state.done, cached: state.cached });
   if (state.cancelRequested) {
@@ -100,6 +128,7 @@ export async function runBenchmarkPipeline(
       plan: resolved.plan,
       summary: [],
       cells: cellCounts(),
+      ...(executions && { executions }),
     };
   }
   state.phase = 'aggregating';
@@ -110,7 +139,7 @@ export async function runBenchmarkPipeline(
     plan: resolved.plan,
     results: aggregate.results,
     run,
-    outcomes,
+    ...finalized,
   });
   state.phase = 'completed';
   return {
@@ -122,7 +151,181 @@ export async function runBenchmarkPipeline(
     provenance: final.provenance,
     summary: aggregate.summary,
     cells: cellCounts(),
+    ...(executions && { executions }),
   };
+}
+
+/**
+ * Run a large sweep shard by shard, in plan order, one shard at a time (each shard already keeps
+ * `concurrency` cells in flight). Before each new shard the workflow may continue as new, carrying
+ * the finished shards' stored outcomes instead of their events.
+ */
+async function runShards(
+  input: BenchmarkInput,
+  run: RunIdentity,
+  resolved: ResolvedBenchmark,
+  steps: PipelineSteps,
+  state: PipelineState,
+  checkpoint: SweepCheckpoint | undefined,
+): Promise<{ results: ShardResult[]; earlierRuns: SweepCheckpoint['earlierRuns'] }> {
+  const { concurrency, cellsPerTask } = input.spec.execution;
+  const cellsPerShard = input.spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD;
+  const total = state.total;
+  const shardCount = Math.ceil(total / cellsPerShard);
+  const results = [...(checkpoint?.shards ?? [])];
+  const earlierRuns = checkpoint?.earlierRuns ?? [];
+  if (checkpoint) {
+    state.paused = checkpoint.paused;
+    state.cancelRequested = checkpoint.cancelRequested;
+  }
+  state.done = results.reduce((sum, shard) => sum + shard.done, 0);
+  state.cached = results.reduce((sum, shard) => sum + shard.cached, 0);
+  let shardsThisRun = 0;
+  for (let shard = checkpoint?.nextShard ?? 0; shard < shardCount; shard++) {
+    await steps.waitUntilRunnable();
+    if (state.cancelRequested) break;
+    if (shardsThisRun > 0 && steps.continueAsNewIfDue) {
+      await steps.continueAsNewIfDue(
+        {
+          resolved,
+          startedAt: run.startedAt,
+          nextShard: shard,
+          shards: results,
+          earlierRuns: [...earlierRuns, { workflowId: run.workflowId, runId: run.runId }],
+          paused: state.paused,
+          cancelRequested: state.cancelRequested,
+        },
+        shardsThisRun,
+      );
+    }
+    const start = shard * cellsPerShard;
+    const end = Math.min(total, start + cellsPerShard);
+    state.running = end - start;
+    const result = await steps.runShard({
+      plan: resolved.plan,
+      ...(resolved.recompute !== undefined && { recompute: resolved.recompute }),
+      shard,
+      start,
+      end,
+      concurrency,
+      ...(cellsPerTask !== undefined && { cellsPerTask }),
+    });
+    state.running = 0;
+    results.push(result);
+    state.done += result.done;
+    state.cached += result.cached;
+    shardsThisRun++;
+  }
+  return { results, earlierRuns };
+}
+
+/** One shard: its cells from the plan, evaluated in batches, outcomes stored as one artifact. */
+export async function runShardPipeline(
+  task: ShardTask,
+  steps: ShardSteps,
+  state: PipelineState,
+): Promise<Omit<ShardResult, 'execution'>> {
+  const cells = await steps.shardCells({ plan: task.plan, start: task.start, end: task.end });
+  state.total = cells.length;
+  state.phase = 'running';
+  const outcomes = await runCellBatches(
+    cells,
+    {
+      planSha256: task.plan.sha256,
+      recompute: task.recompute,
+      concurrency: task.concurrency,
+      cellsPerTask: task.cellsPerTask,
+    },
+    steps,
+    state,
+  );
+  state.phase = 'completed';
+  return {
+    shard: task.shard,
+    outcomes: await steps.storeOutcomes({ outcomes }),
+    done: outcomes.length,
+    cached: outcomes.filter((outcome) => outcome.cached).length,
+  };
+}
+
+interface BatchOptions {
+  readonly planSha256: string;
+  readonly recompute?: boolean;
+  readonly concurrency: number;
+  readonly cellsPerTask?: number;
+}
+
+/**
+ * Evaluate cells in batches with at most `concurrency` batches in flight, stopping early on
+ * cancel. Returns the outcomes in plan order.
+ */
+async function runCellBatches(
+  cells: readonly CellTask[],
+  options: BatchOptions,
+  steps: CellSteps,
+  state: PipelineState,
+): Promise<CellOutcome[]> {
+  const batches = cellBatches(
+    cells,
+    options.cellsPerTask ?? autoCellsPerTask(cells.length, options.concurrency),
+    options,
+  );
+  const outcomes: CellOutcome[] = [];
+  let next = 0;
+  // A fixed number of lanes pull batches in plan order: bounded concurrency without a queue library.
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      await steps.waitUntilRunnable();
+      if (state.cancelRequested || next >= batches.length) return;
+      const batch = batches[next++];
+      state.running += batch.cells.length;
+      try {
+        for (const outcome of await steps.runCells(batch)) {
+          outcomes.push(outcome);
+          state.done++;
+          if (outcome.cached) state.cached++;
+        }
+      } finally {
+        state.running -= batch.cells.length;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, batches.length) }, lane));
+  return outcomes.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Consecutive cells grouped `size` at a time; a batch never mixes attack and other cells, so
+ * attack batches can go to their own task queue.
+ */
+export function cellBatches(
+  cells: readonly CellTask[],
+  size: number,
+  options: Pick<BatchOptions, 'planSha256' | 'recompute'>,
+): CellBatchTask[] {
+  const batches: CellBatchTask[] = [];
+  let current: CellTask[] = [];
+  const flush = () => {
+    if (current.length === 0) return;
+    batches.push({
+      planSha256: options.planSha256,
+      cells: current,
+      recompute: options.recompute,
+      ...(current[0].attack && { attack: true as const }),
+    });
+    current = [];
+  };
+  for (const cell of cells) {
+    if (
+      current.length === size ||
+      (current.length > 0 && Boolean(current[0].attack) !== Boolean(cell.attack))
+    ) {
+      flush();
+    }
+    current.push(cell);
+  }
+  flush();
+  return batches;
 }
 
 /**

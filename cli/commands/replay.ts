@@ -1,5 +1,5 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { installWorkerLogging } from '../../workers/benchmark-worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
@@ -40,6 +40,26 @@ async function historyFiles(paths: readonly string[]): Promise<string[]> {
 }
 
 /**
+ * The workflow id a history was recorded under, which replay needs once a workflow derives ids
+ * from its own (a sharded sweep names its shards `<id>-shard-<n>`): from a `<workflowId>.<runId>.json`
+ * file name, or for a run folder's history.json from the run.json beside it.
+ */
+async function recordedWorkflowId(file: string): Promise<string | undefined> {
+  const named = /^(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/.exec(
+    basename(file),
+  );
+  if (named) return named[1];
+  try {
+    const record = JSON.parse(await readFile(join(dirname(file), 'run.json'), 'utf8')) as {
+      run?: { workflowId?: unknown };
+    };
+    return typeof record.run?.workflowId === 'string' ? record.run.workflowId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Replay exported event histories against the current workflow code. A determinism failure means
  * the code can no longer reproduce how a recorded run unfolded: exit 1 and say which history.
  * Histories of encrypted runs hold the server's encrypted payloads; they replay with the keyring
@@ -65,6 +85,7 @@ export async function replayCommand(
       await Worker.runReplayHistory(
         { ...workflowCodeOptions(), dataConverter, replayName: 'tempest-replay' },
         history,
+        await recordedWorkflowId(file),
       );
       console.log(`ok      ${file}`);
     } catch (error) {

@@ -1,16 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import Table from 'cli-table3';
 import type { BenchmarkInput, BenchmarkOutcome } from '../../activities/types';
 import type { ArtifactStore } from '../../core/store/types';
 import { openArtifactStore } from '../../core/store/open';
 import { runBenchmarkLocally } from '../../client/local-run';
-import { writeChecksums, writeRunOutputs } from '../../client/outputs';
+import { writeChecksums, writeRunOutputs, type RunHistories } from '../../client/outputs';
 import { evaluateGate } from '../../core/gate';
 import { loadSigningKey } from '../../core/provenance/signature';
-import { followBenchmark, startBenchmark } from '../../client/temporal-run';
+import { fetchRunHistories, followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
 import { payloadEncryption, type PayloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 import { ProgressDisplay } from '../progress';
@@ -37,7 +36,7 @@ const EXIT_INTERRUPTED = 130;
 interface FinishedRun {
   readonly outcome: BenchmarkOutcome;
   readonly label: string;
-  readonly history?: string;
+  readonly histories?: RunHistories;
 }
 
 export async function runCommand(specPath: string, options: RunOptions): Promise<number> {
@@ -66,7 +65,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   } finally {
     display.stop();
   }
-  const files = await writeRunOutputs(store, run.outcome, outDir, run.history, { signingKey });
+  const files = await writeRunOutputs(store, run.outcome, outDir, run.histories, { signingKey });
   printSummary(run.outcome, run.label, (Date.now() - started) / 1000);
   for (const file of files) console.log(`wrote ${file}`);
   if (run.outcome.status !== 'completed') return 3;
@@ -145,6 +144,7 @@ async function runOnTemporal(
             address: session.address,
             namespace: options.namespace,
             taskQueue: options.taskQueue,
+            attackTaskQueue: input.spec.execution.attackTaskQueue,
             store,
             dataConverter: encryption.dataConverter,
             maxConcurrentActivities:
@@ -166,9 +166,9 @@ async function runOnTemporal(
     }
     return {
       outcome,
-      // The server's history as stored: with a payload key its payloads stay encrypted, and
+      // The server's histories as stored: with a payload key their payloads stay encrypted, and
       // `tempest replay` decrypts them with the same key.
-      history: historyToJSON(await handle.fetchHistory()),
+      histories: await fetchRunHistories(handle, outcome),
       label: `workflow ${handle.workflowId}, run ${(await handle.describe()).runId}`,
     };
   } finally {

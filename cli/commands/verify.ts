@@ -41,7 +41,8 @@ export async function verifyCommand(dir: string, options: VerifyCommandOptions):
     onProgress: (message) => console.error(message),
   });
   if (options.replay && existsSync(join(dir, OUTPUT_FILES.history))) {
-    const code = await replayCommand([join(dir, OUTPUT_FILES.history)], {
+    // The folder: history.json and, for a sharded sweep, every other run's history in histories/.
+    const code = await replayCommand([dir], {
       payloadKeyFile: options.payloadKeyFile,
     });
     checks.push({
@@ -49,8 +50,8 @@ export async function verifyCommand(dir: string, options: VerifyCommandOptions):
       ok: code === 0,
       detail:
         code === 0
-          ? 'history.json replays against the current workflow code'
-          : 'history.json no longer replays (see above)',
+          ? 'the event histories replay against the current workflow code'
+          : 'an event history no longer replays (see above)',
     });
   }
   console.log(`# tempest verify ${dir}${bundled ? ' (bundle)' : ''}\n`);

@@ -12,6 +12,8 @@ export interface WorkerCommandOptions extends PayloadKeyOptions {
   readonly maxConcurrentCells: number;
   /** Use (start or reuse) the embedded dev server of `tempest run` instead of --address. */
   readonly embedded?: boolean;
+  /** Poll for activities only (a dedicated attack queue); no workflow code is loaded. */
+  readonly activitiesOnly?: boolean;
 }
 
 /** A standalone worker for a cluster: runs until SIGINT/SIGTERM, then finishes its current tasks. */
@@ -51,10 +53,11 @@ async function runWorker(
       store,
       dataConverter,
       maxConcurrentActivities: options.maxConcurrentCells,
+      activitiesOnly: options.activitiesOnly,
     },
     async (worker) => {
       console.log(
-        `tempest worker ${process.pid} polling ${options.taskQueue} on ${options.address} (namespace ${options.namespace}), artifacts ${store.uri}, ` +
+        `tempest worker ${process.pid} polling ${options.taskQueue}${options.activitiesOnly ? ' (activities only)' : ''} on ${options.address} (namespace ${options.namespace}), artifacts ${store.uri}, ` +
           (keyring ? `payloads encrypted with key ${keyring.current}` : 'payloads not encrypted'),
       );
       await worker.run();
