@@ -59,4 +59,57 @@ describe('benchmark workflow signals and progress query', () => {
     expect(outcome.cells.done).toBeLessThan(outcome.cells.total);
     expect(outcome.results).toBeUndefined();
   });
+
+  it('forwards pause, resume and cancel to the running shard of a sharded sweep', async () => {
+    const temporal = testTemporal();
+    const store = new LocalArtifactStore(await tempDir('store'));
+    const taskQueue = 'signals-sharded';
+    const sharded = SWEEP.replace('name: signals', 'name: signals-sharded').replace(
+      'cellsPerTask: 1 }',
+      'cellsPerTask: 1, cellsPerShard: 8 }',
+    );
+    const outcome = await withTestWorker(
+      temporal.address,
+      taskQueue,
+      store,
+      (worker) =>
+        worker.runUntil(async () => {
+          const handle = await startBenchmark(temporal.client, await exampleInput(sharded), { taskQueue });
+          const shard = temporal.client.workflow.getHandle(`${handle.workflowId}-shard-0`);
+          await waitFor(async () => {
+            try {
+              return (await shard.query(progressQuery)).done >= 2 ? true : undefined;
+            } catch {
+              return undefined; // the shard has not started yet
+            }
+          }, 'two cells of the first shard');
+          await handle.signal(pauseSignal);
+          await waitFor(
+            async () => ((await shard.query(progressQuery)).paused ? true : undefined),
+            'the shard paused',
+          );
+          const paused = await shard.query(progressQuery);
+          await sleep(2000);
+          const stillPaused = await shard.query(progressQuery);
+          expect(stillPaused.running).toBe(0);
+          expect(stillPaused.done).toBeLessThanOrEqual(paused.done + 1);
+
+          await handle.signal(resumeSignal);
+          await waitFor(
+            async () => ((await shard.query(progressQuery)).done > stillPaused.done ? true : undefined),
+            'the shard progressing after resume',
+          );
+          await handle.signal(cancelSignal);
+          const result = await handle.result();
+          expect((await shard.query(progressQuery)).cancelRequested).toBe(true);
+          return result;
+        }),
+      1,
+    );
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.cells.total).toBe(32);
+    expect(outcome.cells.done).toBeLessThan(outcome.cells.total);
+    // The shard's finished cells stay in the store and count as done.
+    expect(outcome.cells.done).toBeGreaterThan(2);
+  });
 });
