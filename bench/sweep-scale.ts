@@ -80,7 +80,9 @@ function startWorker(address: string, artifacts: string, slots: number): ChildPr
 
 async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
   for (const worker of workers) worker.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : undefined)));
+  await Promise.all(
+    workers.filter((worker) => worker.exitCode === null).map((worker) => once(worker, 'exit')),
+  );
 }
 
 /** Event count and JSON size of every workflow execution of a run. */
