@@ -176,6 +176,35 @@ describe('predictions under serving batch sizes (real ORT)', () => {
       await runner.close();
     }
   });
+  it('counts what batching changes: a batch-size-dependent input change shows as flips and score differences', async () => {
+    // The served models above change nothing between batch sizes, so prove the counter can see a
+    // change: an input path that differs only for single-sample batches (as a server's padding or
+    // preprocessing bug would) must show up at batch 1 and nowhere else.
+    const runner = new ModelRunner({ intraOpThreads: 1, interOpThreads: 1 });
+    try {
+      const bytes = await readFile(join(MODELS, 'mnist-cnn.onnx'));
+      const model = await runner.load(sha256Hex(bytes), async () => bytes, 'cnn');
+      const data = loadMnist('test', 64);
+      const rows = await batchingConsistency({
+        runner,
+        model,
+        modelId: 'cnn',
+        condition: 'clean',
+        data,
+        referenceBatchSize: 64,
+        batchSizes: [1, 8],
+        transform: (batch) =>
+          batch.dims[0] === 1 ? { dims: batch.dims, data: batch.data.map((v) => 1 - v) } : batch,
+      });
+      const [single, eight] = rows;
+      expect(single.flips).toBeGreaterThan(0);
+      expect(single.maxScoreDifference).toBeGreaterThan(0);
+      expect(single.accuracy).toBeLessThan(single.referenceAccuracy);
+      expect(eight.flips).toBe(0);
+    } finally {
+      await runner.close();
+    }
+  });
 });
 
 describe('tempest run with a serving section (local executor)', () => {
@@ -243,6 +272,14 @@ describe('tempest run with a serving section (local executor)', () => {
     expect(verify.stdout).toContain('PASS  artifacts:');
     expect(verify.stdout).toMatch(/PASS {2}serving consistency: 12 \(model, condition, batch size\) rows/);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+
+    // The marker does not open a loophole: an edit above it is still a different stored report.
+    await writeFile(join(out, 'report.md'), markdown.replace('# Tempest report', '# Tempest repor7'));
+    const tampered = await runTempest(['verify', out, '--reexecute', '0', '--no-replay'], {
+      TEMPEST_HOME: home,
+    });
+    expect(tampered.stdout).toMatch(/FAIL {2}artifacts: .*report\.md differs from artifact/);
+    expect(tampered.code).toBe(1);
   });
 
   it('fails an impossible budget: exit 1 naming the budget, the best p99 and what to try; merged with the inline gate', async () => {
