@@ -3,7 +3,32 @@ import { basename, dirname, resolve } from 'node:path';
 import type { BenchmarkInput } from '../activities/types';
 import { loadCatalog } from '../core/perturb/catalog';
 import { expandConditions } from '../core/plan';
-import { loadSpecText, SpecError } from '../spec';
+import { loadSpecText, SpecError, type BenchmarkSpec } from '../spec';
+import type { Condition } from '../core/plan';
+
+/**
+ * `serving.conditions` names conditions the sweep defines; checked here so that a typo fails
+ * before the sweep, not after it. Attacks are not batch functions of the inputs, so they cannot be
+ * replayed at other batch sizes.
+ */
+function checkServingConditions(spec: BenchmarkSpec, conditions: readonly Condition[], label: string): void {
+  const replayable = new Set([
+    'clean',
+    '*',
+    ...conditions.filter((c) => c.transform.kind === 'perturbation').map((c) => c.label),
+  ]);
+  const problems = (spec.serving?.conditions ?? []).flatMap((condition, index) =>
+    replayable.has(condition)
+      ? []
+      : [
+          {
+            path: `serving.conditions[${index}]`,
+            message: `"${condition}" is not a clean or perturbed condition of this spec (attacks cannot be replayed at other batch sizes)`,
+          },
+        ],
+  );
+  if (problems.length > 0) throw new SpecError(label, problems);
+}
 
 /**
  * Read and fully check a spec file before anything starts: schema, module names, module
@@ -36,6 +61,7 @@ export async function benchmarkInputFromText(
   label: string = source,
 ): Promise<BenchmarkInput> {
   const spec = loadSpecText(text, label);
-  expandConditions(spec, await loadCatalog(spec, baseDir));
+  const conditions = expandConditions(spec, await loadCatalog(spec, baseDir));
+  checkServingConditions(spec, conditions, label);
   return { spec, specText: text, specSource: source, baseDir };
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { BenchmarkOutcome, WorkflowExecution } from '../activities/types';
@@ -9,6 +9,8 @@ import { toProvJson } from '../core/provenance/prov-json';
 import type { ProvenanceRecord } from '../core/provenance/record';
 import { signFile } from '../core/provenance/signature';
 import { galleryImagesShown, renderHtmlReport } from '../core/report/html';
+import { servingMarkdownSection } from '../core/serving/report';
+import { SERVING_FILE, type ServingReport } from '../core/serving/run';
 import type { BenchmarkResults } from '../core/results';
 import { getJson } from '../core/store/json';
 import { MEDIA_TYPES, type ArtifactStore } from '../core/store/types';
@@ -86,7 +88,11 @@ export async function writeRunOutputs(
   outcome: BenchmarkOutcome,
   outDir: string,
   histories?: RunHistories,
-  options: { readonly signingKey?: KeyObject } = {},
+  options: {
+    readonly signingKey?: KeyObject;
+    /** The spec's `serving:` figures, measured after the run: serving.json and report sections. */
+    readonly serving?: ServingReport;
+  } = {},
 ): Promise<string[]> {
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
@@ -98,6 +104,14 @@ export async function writeRunOutputs(
   };
   await copy(OUTPUT_FILES.results, outcome.results?.sha256);
   await copy(OUTPUT_FILES.report, outcome.report?.sha256);
+  const { serving } = options;
+  if (serving) {
+    await writeFile(join(dir, SERVING_FILE), `${JSON.stringify(serving, null, 2)}\n`);
+    written.push(join(dir, SERVING_FILE));
+    // Appended after the stored bytes, below a marker, so verify can still check the stored part.
+    if (outcome.report)
+      await appendFile(join(dir, OUTPUT_FILES.report), `\n${servingMarkdownSection(serving)}`);
+  }
   await copy(OUTPUT_FILES.record, outcome.provenance?.sha256);
   const results = outcome.results && (await getJson<BenchmarkResults>(store, outcome.results.sha256));
   const record = outcome.provenance && (await getJson<ProvenanceRecord>(store, outcome.provenance.sha256));
@@ -127,7 +141,7 @@ export async function writeRunOutputs(
     for (const sha256 of galleryImagesShown(results)) images.set(sha256, await store.getBlob(sha256));
     await writeFile(
       join(dir, OUTPUT_FILES.htmlReport),
-      renderHtmlReport({ results, provenance: record, images, attacks: results.attacks?.curves }),
+      renderHtmlReport({ results, provenance: record, images, attacks: results.attacks?.curves, serving }),
     );
     written.push(join(dir, OUTPUT_FILES.htmlReport));
   }

@@ -14,6 +14,8 @@ import { artifactMerkleRoot } from './provenance/merkle';
 import type { ProvenanceRecord } from './provenance/record';
 import { checkSignature, type ProvenanceSignature } from './provenance/signature';
 import { BenchmarkResources } from './resources';
+import { SERVING_SECTION_MARKER } from './serving/report';
+import { planConsistency, SERVING_FILE, type ServingReport } from './serving/run';
 import { deriveKey, sampleStream } from './rng/keyed';
 import type { ArtifactStore } from './store/types';
 
@@ -44,6 +46,17 @@ const FOLDER_COPIES: Partial<Record<ArtifactEntry['role'], (entry: ArtifactEntry
   report: () => 'report.md',
   'gallery-image': (entry) => `gallery/${entry.sha256}.png`,
 };
+
+/**
+ * The bytes of a folder file that the store holds. report.md may end with a Serving section
+ * measured after the run (a spec's `serving:`), appended below a marker: the part above it is the
+ * stored report. The appended part is covered by SHA256SUMS like every other file.
+ */
+function storedPart(role: ArtifactEntry['role'], bytes: Buffer): Buffer {
+  if (role !== 'report') return bytes;
+  const at = bytes.indexOf(`\n${SERVING_SECTION_MARKER}`);
+  return at === -1 ? bytes : bytes.subarray(0, at);
+}
 
 /** SHA256SUMS: every listed file re-hashed; unlisted files reported (they are not covered). */
 async function checkChecksums(
@@ -147,7 +160,7 @@ async function checkArtifacts(
     const copy = FOLDER_COPIES[entry.role]?.(entry);
     if (copy) {
       try {
-        if (sha256Hex(await readFile(join(dir, copy))) !== entry.sha256)
+        if (sha256Hex(storedPart(entry.role, await readFile(join(dir, copy)))) !== entry.sha256)
           problems.push(`${copy} differs from artifact ${entry.sha256} recorded in run.json`);
       } catch {
         problems.push(`${copy} is missing from the folder`);
@@ -241,6 +254,52 @@ async function checkReexecution(record: ProvenanceRecord, options: VerifyOptions
   };
 }
 
+/**
+ * serving.json's deterministic half recomputed from the plan (predictions at each serving batch
+ * size); its measured half (latency) is machine- and load-dependent and deliberately not compared.
+ */
+async function checkServingConsistency(
+  dir: string,
+  record: ProvenanceRecord,
+  options: VerifyOptions,
+): Promise<VerifyCheck | undefined> {
+  let serving: ServingReport;
+  try {
+    serving = JSON.parse(await readFile(join(dir, SERVING_FILE), 'utf8')) as ServingReport;
+  } catch {
+    return undefined;
+  }
+  if (serving.benchmark.plan !== record.artifacts.plan.sha256) {
+    return {
+      check: 'serving consistency',
+      ok: false,
+      detail: `${SERVING_FILE} names plan ${serving.benchmark.plan}, run.json ${record.artifacts.plan.sha256}`,
+    };
+  }
+  const resources = new BenchmarkResources(options.store);
+  try {
+    options.onProgress?.(`recomputing ${SERVING_FILE} consistency`);
+    const plan = await resources.plan(record.artifacts.plan.sha256);
+    const rows = await planConsistency(resources, plan, serving.settings);
+    const differing = rows.filter(
+      (row, i) => JSON.stringify(row) !== JSON.stringify(serving.consistency.rows[i]),
+    );
+    const same = differing.length === 0 && rows.length === serving.consistency.rows.length;
+    return {
+      check: 'serving consistency',
+      ok: same,
+      detail: same
+        ? `${rows.length} (model, condition, batch size) rows of ${SERVING_FILE} recomputed to the same figures (latency is measured, not compared)`
+        : `recomputed rows differ from ${SERVING_FILE}: ${
+            differing.map((row) => `${row.model} ${row.condition} batch ${row.batchSize}`).join(', ') ||
+            'different row count'
+          }`,
+    };
+  } finally {
+    await resources.close();
+  }
+}
+
 export async function verifyRunFolder(dir: string, options: VerifyOptions): Promise<VerifyCheck[]> {
   const checks: VerifyCheck[] = [];
   const { checks: checksumChecks, bytes } = await checkChecksums(dir, options);
@@ -259,6 +318,10 @@ export async function verifyRunFolder(dir: string, options: VerifyOptions): Prom
   }
   checks.push(...(await checkArtifacts(dir, record, options)));
   checks.push(await checkDerived(dir, record, options));
-  if (options.reexecute > 0) checks.push(await checkReexecution(record, options));
+  if (options.reexecute > 0) {
+    checks.push(await checkReexecution(record, options));
+    const serving = await checkServingConsistency(dir, record, options);
+    if (serving) checks.push(serving);
+  }
   return checks;
 }

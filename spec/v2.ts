@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MetricRuleV1, RegressionRuleV1 } from './gate';
+import { ServingSpecV2 } from './serving';
 import {
   benchmarkFieldsV1,
   identifier,
@@ -13,7 +14,9 @@ import {
  * - `attacks`: adversarial attacks (white-box through the model's gradient graph, score- and
  *   decision-based black-box with query budgets), each over a list of epsilons;
  * - `gate`: the release gate inside the spec, checked at the end of `tempest run` (exit 1 when it
- *   fails), so one command benchmarks and gates in CI.
+ *   fails), so one command benchmarks and gates in CI;
+ * - `serving`: deployment conditions measured after the sweep (latency under simulated traffic,
+ *   predictions under the server's batch sizes) and an optional latency budget that gates the run.
  * Every v1 spec is a valid v2 spec once its apiVersion is changed (`tempest spec migrate`).
  */
 export const AttackSpecV2 = z
@@ -45,9 +48,22 @@ export const BenchmarkSpecV2 = withBenchmarkChecks(
       ...benchmarkFieldsV1,
       attacks: z.array(AttackSpecV2).default([]),
       gate: InlineGateV2.optional(),
+      // Optional without a default: a spec that leaves it out parses to the same object (and the
+      // same spec hash) as before the section existed.
+      serving: ServingSpecV2.optional(),
     })
     .strict(),
-);
+).superRefine((spec, ctx) => {
+  // Latency is measured on real samples, so the largest batch needs that many of them.
+  const largest = spec.serving ? Math.max(...spec.serving.batchSizes) : 0;
+  if (spec.dataset.samples !== undefined && largest > spec.dataset.samples) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['serving', 'batchSizes'],
+      message: `batch size ${largest} is larger than dataset.samples (${spec.dataset.samples}); latency is measured on real samples`,
+    });
+  }
+});
 
 export type BenchmarkSpecV2 = z.infer<typeof BenchmarkSpecV2>;
 export type AttackSpecV2 = z.infer<typeof AttackSpecV2>;

@@ -8,6 +8,9 @@ import { openArtifactStore } from '../../core/store/open';
 import { runBenchmarkLocally } from '../../client/local-run';
 import { writeChecksums, writeRunOutputs, type RunHistories } from '../../client/outputs';
 import { evaluateGate } from '../../core/gate';
+import { BenchmarkResources } from '../../core/resources';
+import { servingGate } from '../../core/serving/report';
+import { measureRunServing, type ServingReport } from '../../core/serving/run';
 import { loadSigningKey } from '../../core/provenance/signature';
 import { fetchRunHistories, followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
@@ -65,31 +68,69 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   } finally {
     display.stop();
   }
-  const files = await writeRunOutputs(store, run.outcome, outDir, run.histories, { signingKey });
   printSummary(run.outcome, run.label, (Date.now() - started) / 1000);
+  const serving =
+    run.outcome.status === 'completed' ? await measureServing(input, store, run.outcome) : undefined;
+  const files = await writeRunOutputs(store, run.outcome, outDir, run.histories, { signingKey, serving });
   for (const file of files) console.log(`wrote ${file}`);
   if (run.outcome.status !== 'completed') return 3;
-  return input.spec.gate ? checkInlineGate(input, store, outDir, signingKey) : 0;
+  return checkGates(input, store, outDir, signingKey, serving);
 }
 
-/** The spec's own gate (spec v2), checked on the finished run folder: exit 1 when it fails. */
-async function checkInlineGate(
+/**
+ * The spec's `serving:` section, on the finished run's plan, in this process (for both executors:
+ * latency is a property of the machine that serves, so it is measured here, after the sweep, when
+ * nothing else competes for the cores).
+ */
+async function measureServing(
+  input: BenchmarkInput,
+  store: ArtifactStore,
+  outcome: BenchmarkOutcome,
+): Promise<ServingReport | undefined> {
+  if (!input.spec.serving || !outcome.plan) return undefined;
+  const resources = new BenchmarkResources(store);
+  try {
+    return await measureRunServing({
+      resources,
+      planSha256: outcome.plan.sha256,
+      serving: input.spec.serving,
+      onProgress: (message) => process.stderr.write(`${message}\n`),
+    });
+  } finally {
+    await resources.close();
+  }
+}
+
+/**
+ * The spec's own gates on the finished run folder: the inline gate (spec v2 `gate:`) and the
+ * serving latency budget. Both go into one gate.md; exit 1 when either fails.
+ */
+async function checkGates(
   input: BenchmarkInput,
   store: ArtifactStore,
   outDir: string,
   signingKey: Awaited<ReturnType<typeof loadSigningKey>>,
+  serving: ServingReport | undefined,
 ): Promise<number> {
-  if (!input.spec.gate) return 0;
-  const outcome = await evaluateGate(
-    store,
-    outDir,
-    { apiVersion: 'tempest.gate/v1', ...input.spec.gate },
-    join(input.baseDir, input.specSource),
-  );
-  console.log(`\n${outcome.markdown}`);
-  await writeFile(join(outDir, 'gate.md'), outcome.markdown);
+  const outcomes: { passed: boolean; markdown: string }[] = [];
+  if (input.spec.gate) {
+    outcomes.push(
+      await evaluateGate(
+        store,
+        outDir,
+        { apiVersion: 'tempest.gate/v1', ...input.spec.gate },
+        join(input.baseDir, input.specSource),
+      ),
+    );
+  }
+  const latency = serving && servingGate(serving);
+  if (latency) outcomes.push(latency);
+  if (outcomes.length === 0) return 0;
+  const markdown = outcomes.map((outcome) => outcome.markdown).join('\n');
+  console.log(`\n${markdown}`);
+  await writeFile(join(outDir, 'gate.md'), markdown);
   await writeChecksums(outDir, signingKey);
-  return outcome.passed ? 0 : 1;
+  return outcomes.every((outcome) => outcome.passed) ? 0 : 1;
 }
 
 class RunInterruptedError extends Error {}

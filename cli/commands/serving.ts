@@ -3,10 +3,8 @@ import { loadMnist } from '../../core/data/mnist';
 import { TempestInputError } from '../../core/errors';
 import { sha256Hex } from '../../core/hash';
 import { ModelRunner } from '../../core/model/runner';
-import { table } from '../../core/report/markdown';
-import { deriveKey, sampleStream } from '../../core/rng/keyed';
-import { measureServiceTimes } from '../../core/serving/measure';
-import { simulateServing, type ArrivalProcess } from '../../core/serving/simulate';
+import { measureServingLatency, type LatencySettings } from '../../core/serving/latency';
+import { latencyMarkdown } from '../../core/serving/report';
 
 export interface ServingOptions {
   readonly rate: number;
@@ -47,75 +45,26 @@ export async function servingCommand(modelPath: string, options: ServingOptions)
   try {
     const model = await runner.load(sha256Hex(bytes), async () => bytes, modelPath);
     const samples = loadMnist('test', Math.max(...batchSizes)).inputs;
-    const times = await measureServiceTimes(runner, model, samples, batchSizes);
-    const arrivals: ArrivalProcess =
-      options.arrivals === 'poisson'
-        ? { kind: 'poisson', ratePerSecond: options.rate }
-        : { kind: 'bursty', ratePerSecond: options.rate, burstSize: options.burst };
-    const rows: string[][] = [];
-    let best: { label: string; p99: number } | undefined;
-    for (const maxBatch of batchSizes) {
-      for (const concurrency of concurrencies) {
-        // Every configuration sees the same arrivals: the comparison is paired.
-        const stream = sampleStream(deriveKey({ serving: options.seed, arrivals }), 0);
-        const stats = simulateServing(
-          { arrivals, concurrency, maxBatch, serviceMs: times.serviceMs, requests: options.requests },
-          stream,
-        );
-        const capacity = (concurrency * maxBatch * 1000) / times.serviceMs(maxBatch);
-        const label = `batch <= ${maxBatch}, ${concurrency} instance(s)`;
-        const within =
-          options.p99Budget === undefined ? '–' : stats.p99Ms <= options.p99Budget ? 'yes' : '**no**';
-        if (!best || stats.p99Ms < best.p99) best = { label, p99: stats.p99Ms };
-        rows.push([
-          String(maxBatch),
-          String(concurrency),
-          capacity.toFixed(0),
-          stats.utilization.toFixed(2),
-          stats.meanBatch.toFixed(1),
-          stats.p50Ms.toFixed(2),
-          stats.p95Ms.toFixed(2),
-          stats.p99Ms.toFixed(2),
-          stats.throughputPerSecond.toFixed(0),
-          within,
-        ]);
-      }
-    }
+    const settings: LatencySettings = {
+      batchSizes,
+      concurrency: concurrencies,
+      arrivals:
+        options.arrivals === 'poisson'
+          ? { kind: 'poisson', ratePerSecond: options.rate }
+          : { kind: 'bursty', ratePerSecond: options.rate, burstSize: options.burst },
+      requests: options.requests,
+      seed: options.seed,
+      ...(options.p99Budget !== undefined && { budget: { p99Ms: options.p99Budget } }),
+    };
+    // The same measurement, simulation, table and budget check as a spec's `serving:` section.
+    const latency = await measureServingLatency(runner, model, samples, settings);
     console.log(
-      [
-        `# Serving conditions: ${modelPath}`,
-        '',
-        `Measured ORT inference (median of 30 after warm-up, ${options.threads} thread(s)): ` +
-          times.measured
-            .map(
-              (point) =>
-                `batch ${point.batch} ${point.medianMs.toFixed(2)} ms (p95 ${point.p95Ms.toFixed(2)})`,
-            )
-            .join(', '),
-        '',
-        `${options.requests} requests, ${options.arrivals} arrivals at ${options.rate}/s${options.arrivals === 'bursty' ? ` in bursts of ${options.burst}` : ''}, dynamic batching, seed ${options.seed}.`,
-        '',
-        table(
-          [
-            'max batch',
-            'instances',
-            'capacity req/s',
-            'utilization',
-            'mean batch',
-            'p50 ms',
-            'p95 ms',
-            'p99 ms',
-            'throughput req/s',
-            `p99 <= ${options.p99Budget ?? '–'} ms`,
-          ],
-          rows,
-        ),
-        '',
-        best ? `lowest p99: ${best.label} (${best.p99.toFixed(2)} ms)` : '',
-      ].join('\n'),
+      [`# Serving conditions: ${modelPath}`, '', ...latencyMarkdown(latency, settings, options.threads)].join(
+        '\n',
+      ),
     );
-    if (options.p99Budget !== undefined && best && best.p99 > options.p99Budget) {
-      console.log(`FAILED: no configuration keeps p99 within ${options.p99Budget} ms`);
+    if (latency.verdict && !latency.verdict.passed) {
+      console.log(`FAILED: ${latency.verdict.failure}`);
       return 1;
     }
     return 0;

@@ -6,6 +6,15 @@
  * deterministic: the same results, provenance and images give the same bytes (the only times in
  * it are provenance's).
  */
+import {
+  arrivalsText,
+  bestText,
+  consistencyTableData,
+  latencyTableData,
+  measuredText,
+  serviceTimesText,
+} from '../serving/report';
+import { latencySettingsOf, type ServingReport } from '../serving/run';
 import type { ProvenanceRecord } from '../provenance/record';
 import type { CellEvaluation } from '../evaluation';
 import type { BenchmarkResults, StoredEvaluation } from '../results';
@@ -55,6 +64,8 @@ export interface HtmlReportInput {
   /** PNG bytes by sha256 for the gallery images `galleryImagesShown` names; a missing one is listed, not drawn. */
   readonly images: ReadonlyMap<string, Uint8Array>;
   readonly attacks?: readonly AttackCurve[];
+  /** The spec's `serving:` figures (measured after the run), when it has that section. */
+  readonly serving?: ServingReport;
 }
 
 /** At most this many flipped examples per shown gallery; report.md and gallery/ have them all. */
@@ -257,6 +268,31 @@ function summarySection(results: BenchmarkResults): Section {
     body: [
       paragraph('Mean top-1 accuracy over replicate seeds (± sample SD where there are several).'),
       dataTable('Mean top-1 accuracy by condition and model', accuracyByConditionTable(results)),
+    ],
+  };
+}
+
+/** The same tables as report.md's Serving section; the measured half is labelled as measured. */
+function servingSection(serving: ServingReport | undefined): Section | null {
+  if (!serving) return null;
+  const markdownParagraph = (text: string) => `<p>${escapeCell(fromMarkdown(text))}</p>`;
+  const settings = latencySettingsOf(serving.settings);
+  return {
+    id: 'serving',
+    title: 'Serving',
+    body: [
+      markdownParagraph(`Batching: ${serving.consistency.note}.`),
+      dataTable('Predictions under the serving batch sizes', consistencyTableData(serving.consistency.rows)),
+      markdownParagraph(`${measuredText(serving)} ${arrivalsText(settings)}`),
+      ...serving.latency.models.flatMap((model) => [
+        markdownParagraph(
+          `${model.model}: ${serviceTimesText(model, serving.latency.threads)}. ${bestText(model)}.`,
+        ),
+        dataTable(`Simulated latency of ${model.model}`, latencyTableData(model, settings)),
+        ...(model.verdict && !model.verdict.passed
+          ? [markdownParagraph(`Latency budget FAILED for ${model.model}: ${model.verdict.failure}.`)]
+          : []),
+      ]),
     ],
   };
 }
@@ -842,6 +878,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     corruptionSection(results),
     attackSection(attacks),
     summarySection(results),
+    servingSection(input.serving),
     evaluation ? calibrationSection(results, evaluation) : null,
     evaluation ? subgroupSection(results, evaluation) : null,
     evaluation ? comparisonSection(evaluation) : null,
