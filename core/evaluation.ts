@@ -419,10 +419,31 @@ export async function evaluateRun(input: EvaluationInput): Promise<RunEvaluation
     return { ...entry, correct, accuracy: correct.reduce((sum, value) => sum + value, 0) / labels.length };
   });
   const { groups, source } = groupsOf(input, scored[0]?.classes ?? 0);
-  const cleanOf = (model: string) =>
-    scored.find((entry) => entry.cell.modelId === model && entry.cell.transform.kind === 'clean');
+  // Lookups by model, condition and seed go through maps: a 10,000-cell sweep made the linear
+  // searches here quadratic (tens of seconds without yielding, past the heartbeat timeout).
+  const keyOf = (modelId: string, condition: string, seed: number | null) =>
+    `${modelId}\u0000${condition}\u0000${seed === null ? '' : seed}`;
+  const cleanByModel = new Map<string, ScoredCell>();
+  const bySeed = new Map<string, ScoredCell>();
+  const groupsByModel = new Map<string, Map<string, ScoredCell[]>>();
+  for (const entry of scored) {
+    const { modelId, condition, seed } = entry.cell;
+    if (entry.cell.transform.kind === 'clean' && !cleanByModel.has(modelId)) cleanByModel.set(modelId, entry);
+    const key = keyOf(modelId, condition, seed);
+    if (!bySeed.has(key)) bySeed.set(key, entry);
+    const conditions = groupsByModel.get(modelId) ?? new Map<string, ScoredCell[]>();
+    groupsByModel.set(modelId, conditions);
+    const group = conditions.get(condition) ?? [];
+    conditions.set(condition, group);
+    group.push(entry);
+  }
   const cleanFor = (entry: ScoredCell) =>
-    entry.cell.transform.kind === 'clean' ? undefined : cleanOf(entry.cell.modelId);
+    entry.cell.transform.kind === 'clean' ? undefined : cleanByModel.get(entry.cell.modelId);
+  // Let heartbeats and other tasks through every so often in the loops over all cells.
+  const YIELD_EVERY = 256;
+  const breathe = async (count: number) => {
+    if (count % YIELD_EVERY === YIELD_EVERY - 1) await input.onProgress?.();
+  };
 
   const cells: CellEvaluation[] = [];
   for (const entry of scored) {
@@ -434,34 +455,26 @@ export async function evaluateRun(input: EvaluationInput): Promise<RunEvaluation
 
   // Every paired comparison of the run, corrected together.
   const raw: UncorrectedComparison[] = [];
-  for (const entry of scored) {
+  for (const [index, entry] of scored.entries()) {
     const clean = cleanFor(entry);
     if (clean) raw.push(pairedComparison('condition-vs-clean', sideOf(clean), sideOf(entry), level));
+    await breathe(index);
   }
-  const models = [...new Set(scored.map((entry) => entry.cell.modelId))];
+  const models = [...groupsByModel.keys()];
   for (let i = 0; i < models.length; i++) {
     for (let j = i + 1; j < models.length; j++) {
-      for (const a of scored.filter((entry) => entry.cell.modelId === models[i])) {
-        const b = scored.find(
-          (entry) =>
-            entry.cell.modelId === models[j] &&
-            entry.cell.condition === a.cell.condition &&
-            entry.cell.seed === a.cell.seed,
-        );
+      for (const [index, a] of scored.filter((entry) => entry.cell.modelId === models[i]).entries()) {
+        const b = bySeed.get(keyOf(models[j], a.cell.condition, a.cell.seed));
         if (b) raw.push(pairedComparison('model-vs-model', sideOf(a), sideOf(b), level));
+        await breathe(index);
       }
     }
   }
   const comparisons = correctComparisons(raw, { alpha, correction, minimumEffect });
 
   const replication: ReplicationSummary[] = [];
-  for (const model of models) {
-    for (const condition of [
-      ...new Set(scored.filter((e) => e.cell.modelId === model).map((e) => e.cell.condition)),
-    ]) {
-      const group = scored.filter(
-        (entry) => entry.cell.modelId === model && entry.cell.condition === condition,
-      );
+  for (const [model, conditions] of groupsByModel) {
+    for (const [condition, group] of conditions) {
       if (group.length < 2) continue;
       const summary = replicateSummary(
         group.map((entry) => entry.accuracy),
