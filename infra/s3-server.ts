@@ -40,6 +40,14 @@ export interface S3Server {
   readonly logFile: string;
   /** The AWS variables a client (the tempest CLI, an SDK) needs to use this server. */
   readonly env: Record<string, string>;
+  /**
+   * Freeze the server process (SIGSTOP) with its data: its port stays open, so the kernel still
+   * accepts connections into the listen backlog, but nothing reads or answers them, as with a
+   * hung S3 endpoint. Clients must time out and retry.
+   */
+  pause(): void;
+  /** Let a paused server run again (SIGCONT): it answers what queued up meanwhile. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -131,7 +139,14 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
   } finally {
     closeSync(logFd);
   }
-  const stop = () => terminate(child, STOP_GRACE_MS);
+  // python runs moto in this one process (no reloader, no workers), so signals reach the server itself.
+  const signal = (name: 'SIGSTOP' | 'SIGCONT') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
+  const stop = () => {
+    signal('SIGCONT'); // a stopped process would hold SIGTERM until continued
+    return terminate(child, STOP_GRACE_MS);
+  };
   stopOnExit(child);
   try {
     await waitUntilAnswering(child, endpoint, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
@@ -149,6 +164,8 @@ export async function startS3Server(options: StartS3ServerOptions = {}): Promise
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       },
+      pause: () => signal('SIGSTOP'),
+      resume: () => signal('SIGCONT'),
       stop,
     };
   } catch (error) {
@@ -217,7 +234,10 @@ async function enforceFreshCredentials(endpoint: string): Promise<S3ServerCreden
 
 /** The server must not outlive its owner, even one that exits without calling stop(). */
 function stopOnExit(child: ChildProcess): void {
-  const kill = () => child.kill('SIGTERM');
+  const kill = () => {
+    child.kill('SIGTERM');
+    child.kill('SIGCONT');
+  };
   process.once('exit', kill);
   child.once('exit', () => process.removeListener('exit', kill));
 }
