@@ -3,6 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createBenchmarkActivities } from '../activities/benchmark-activities';
 import { temporalActivityRuntime } from '../activities/activity-context';
+import { explainConnectionFailure, type TemporalConnectionOptions } from '../client/temporal-connection';
 import type { ArtifactStore } from '../core/store/types';
 import { workflowCodeOptions } from './workflow-code';
 
@@ -59,16 +60,25 @@ export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Pr
 }
 
 /**
- * Connect to `address`, create a benchmark worker, hand it to `use` (which decides how long it
- * runs: `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
+ * Connect to `address` (with TLS and an API key when `connection` says so, exactly as the client
+ * does), create a benchmark worker, hand it to `use` (which decides how long it runs:
+ * `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
  */
 export async function withBenchmarkWorker<T>(
-  options: Omit<BenchmarkWorkerOptions, 'connection'> & { readonly address: string },
+  options: Omit<BenchmarkWorkerOptions, 'connection'> & {
+    readonly address: string;
+    readonly connection?: TemporalConnectionOptions;
+  },
   use: (worker: Worker) => Promise<T>,
 ): Promise<T> {
-  const connection = await NativeConnection.connect({ address: options.address });
+  const { address, connection: connectionOptions = {}, ...workerOptions } = options;
+  const connection = await NativeConnection.connect({ address, ...connectionOptions }).catch(
+    async (error: unknown) => {
+      throw await explainConnectionFailure(error, address, connectionOptions, 'check --address');
+    },
+  );
   try {
-    return await use(await createBenchmarkWorker({ ...options, connection }));
+    return await use(await createBenchmarkWorker({ ...workerOptions, connection }));
   } finally {
     await connection.close();
   }

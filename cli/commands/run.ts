@@ -10,6 +10,11 @@ import { runBenchmarkLocally } from '../../client/local-run';
 import { writeChecksums, writeRunOutputs } from '../../client/outputs';
 import { evaluateGate } from '../../core/gate';
 import { loadSigningKey } from '../../core/provenance/signature';
+import {
+  resolveTemporalTarget,
+  type TemporalConnectionFlags,
+  type TemporalTarget,
+} from '../../client/temporal-connection';
 import { followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
 import { payloadEncryption, type PayloadEncryption, type PayloadKeyOptions } from '../payload-keys';
@@ -18,10 +23,8 @@ import { readBenchmarkInput } from '../spec-file';
 import { defaultArtifactsDir } from '../state';
 import { openTemporalSession } from '../temporal-session';
 
-export interface RunOptions extends PayloadKeyOptions {
+export interface RunOptions extends PayloadKeyOptions, TemporalConnectionFlags {
   readonly out?: string;
-  readonly address?: string;
-  readonly namespace: string;
   readonly taskQueue: string;
   readonly executor: 'temporal' | 'local';
   readonly artifacts?: string;
@@ -46,6 +49,8 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   const signingKey = await loadSigningKey(options.signKey);
   // A bad key file is bad input: refuse before anything starts, like a bad spec.
   const encryption = options.executor === 'local' ? {} : await payloadEncryption(options);
+  // So are unreadable or mismatched TLS files: read and checked now, before connecting.
+  const target = options.executor === 'local' ? undefined : resolveTemporalTarget(options);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const outDir = options.out ?? join('tempest-results', input.spec.name);
   const display = new ProgressDisplay();
@@ -55,7 +60,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     run =
       options.executor === 'local'
         ? await runLocally(input, store, display)
-        : await runOnTemporal(input, store, display, options, encryption);
+        : await runOnTemporal(input, store, display, options, target!, encryption);
   } catch (error) {
     if (error instanceof RunInterruptedError) {
       display.stop();
@@ -116,17 +121,14 @@ async function runOnTemporal(
   store: ArtifactStore,
   display: ProgressDisplay,
   options: RunOptions,
+  target: TemporalTarget,
   encryption: PayloadEncryption,
 ): Promise<FinishedRun> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const session = await openTemporalSession({
-    address: options.address,
-    namespace: options.namespace,
-    dataConverter: encryption.dataConverter,
-  });
+  const session = await openTemporalSession({ ...target, dataConverter: encryption.dataConverter });
   try {
     const handle = await startBenchmark(session.client, input, { taskQueue: options.taskQueue });
     process.stderr.write(
@@ -137,13 +139,15 @@ async function runOnTemporal(
     });
     let outcome: BenchmarkOutcome;
     try {
-      if (!options.address || options.worker) {
+      if (!target.address || options.worker) {
         // Failures reach the user through the run's outcome; per-attempt worker warnings are noise here.
         installWorkerLogging('ERROR');
         outcome = await withBenchmarkWorker(
           {
             address: session.address,
-            namespace: options.namespace,
+            // The worker connects exactly as the client did: same TLS, same API key.
+            connection: target.connection,
+            namespace: target.namespace,
             taskQueue: options.taskQueue,
             store,
             dataConverter: encryption.dataConverter,
