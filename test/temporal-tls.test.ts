@@ -7,14 +7,22 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killSpawnedTempests, runTempest, tempDir, type CliResult } from './helpers/cli';
-import { useTestTemporal, writeExampleSpec } from './helpers/temporal';
+import {
+  killSpawnedTempests,
+  REPO_ROOT,
+  runTempest,
+  spawnTempest,
+  tempDir,
+  type CliResult,
+} from './helpers/cli';
+import { useTestTemporal, waitFor, writeExampleSpec } from './helpers/temporal';
 
 afterAll(killSpawnedTempests);
 
@@ -211,14 +219,24 @@ describe('tempest over TLS (relay in front of a real dev server)', () => {
     expect(await readFile(join(out, 'results.json'))).toEqual(await readFile(join(plainOut, 'results.json')));
   });
 
-  it('status works over mTLS', async () => {
-    const result = await runTempest([
-      'status', '--address', mtlsRelay.address,
-      '--tls-ca', pki.ca, '--tls-cert', pki.clientCert, '--tls-key', pki.clientKey,
-    ]); // prettier-ignore
+  it('status (and schedule) work over mTLS', async () => {
+    const mtls = [
+      '--address',
+      mtlsRelay.address,
+      '--tls-ca',
+      pki.ca,
+      '--tls-cert',
+      pki.clientCert,
+      '--tls-key',
+      pki.clientKey,
+    ];
+    const result = await runTempest(['status', ...mtls]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/tempest-tls-check-\w+ {2}COMPLETED/);
+    const schedules = await runTempest(['schedule', 'list', ...mtls]);
+    expect(schedules.stderr).toBe('');
+    expect(schedules.stdout).toContain('no benchmark schedules');
   });
 
   it('without a client certificate the relay refuses and the CLI says why, naming TLS and the flags', async () => {
@@ -308,6 +326,49 @@ describe('tempest over TLS (relay in front of a real dev server)', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('not trusted');
     expect(result.stderr).toContain('--tls-ca');
+  });
+
+  it('a standalone worker configured only by TEMPORAL_* variables (as in the image) serves the example client over mTLS', async () => {
+    const taskQueue = 'tls-standalone';
+    // No connection flags: address, namespace and mTLS come from the `temporal` CLI's variables.
+    const worker = spawnTempest(['worker', '--task-queue', taskQueue], {
+      TEMPEST_HOME: await tempDir('tls-standalone'),
+      TEMPORAL_ADDRESS: mtlsRelay.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TLS_CLIENT_CERT_PATH: pki.clientCert,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: pki.clientKey,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: pki.ca,
+    });
+    try {
+      let output = '';
+      worker.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(
+        async () => (output.includes('polling') ? true : undefined),
+        'the worker to poll',
+        60_000,
+      );
+      expect(output).toContain(`polling ${taskQueue} on ${mtlsRelay.address} (mTLS, namespace default)`);
+
+      // The example client (plain Temporal SDK) with the same flags as tempest. The name override
+      // is only there so the SDK sends a host name, not an IP, as SNI.
+      const { stdout, stderr } = await run(
+        join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+        [
+          join(REPO_ROOT, 'examples', 'client', 'start-benchmark.ts'), spec,
+          '--address', mtlsRelay.address, '--task-queue', taskQueue, '--tls-server-name', 'localhost',
+          '--tls-ca', pki.ca, '--tls-cert', pki.clientCert, '--tls-key', pki.clientKey,
+        ], // prettier-ignore
+        { cwd: REPO_ROOT, timeout: 90_000 },
+      );
+      expect(stderr).toBe('');
+      expect(stdout).toMatch(new RegExp(`^completed: ${CELLS}/${CELLS} cells; results [0-9a-f]{64}$`, 'm'));
+    } finally {
+      if (worker.exitCode === null) {
+        worker.kill('SIGTERM');
+        await once(worker, 'exit');
+      }
+    }
   });
 
   it('refuses a client key without its certificate before connecting (exit 2)', async () => {
