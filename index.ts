@@ -23,6 +23,13 @@ export {
   installWorkerLogging,
 } from './workers/benchmark-worker';
 export type { BenchmarkWorkerOptions } from './workers/benchmark-worker';
+// Secured clusters (Temporal Cloud, TLS): options for Connection.connect and NativeConnection.connect.
+export { resolveTemporalTarget, temporalConnectionOptions } from './client/temporal-connection';
+export type {
+  TemporalConnectionFlags,
+  TemporalConnectionOptions,
+  TemporalTarget,
+} from './client/temporal-connection';
 export { progressQuery, pauseSignal, resumeSignal, cancelSignal } from './workflows/benchmark';
 export { benchmarkWorkflowId } from './client/run-id';
 

@@ -87,7 +87,42 @@ function port(value: string): number {
   return parsed;
 }
 
-const namespaceOption = () => new Option('--namespace <ns>', 'Temporal namespace').default('default');
+/**
+ * --address, --namespace and the TLS / API-key flags, declared once for every command that talks
+ * to Temporal. No commander defaults or .env(): client/temporal-connection.ts applies the
+ * `temporal` CLI's variables (TEMPORAL_ADDRESS, TEMPORAL_TLS_*, ...) itself, so a variable never
+ * counts as a flag given (e.g. in `worker --embedded`'s conflict with --address).
+ */
+function addTemporalOptions(command: Command, addressDescription: string): Command {
+  return command
+    .option('--address <host:port>', `${addressDescription} (env: TEMPORAL_ADDRESS)`)
+    .option('--namespace <ns>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else "default")')
+    .option(
+      '--tls',
+      'connect with TLS (implied by the options below and by an API key; env: TEMPORAL_TLS=true|false)',
+    )
+    .option(
+      '--tls-cert <file>',
+      'client certificate, PEM, for mTLS (env: TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CERT)',
+    )
+    .option(
+      '--tls-key <file>',
+      "the client certificate's private key, PEM (env: TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_KEY)",
+    )
+    .option(
+      '--tls-ca <file>',
+      "CA certificate, PEM, that signed the server's certificate, for a private CA " +
+        '(default: system CAs; env: TEMPORAL_TLS_SERVER_CA_CERT_PATH or TEMPORAL_TLS_CA)',
+    )
+    .option(
+      '--tls-server-name <name>',
+      "name to check the server's certificate against (default: the --address host; env: TEMPORAL_TLS_SERVER_NAME)",
+    )
+    .option(
+      '--api-key-file <file>',
+      'file holding a Temporal Cloud API key, sent as a bearer token; implies --tls (env: TEMPORAL_API_KEY, the key itself)',
+    );
+}
 const taskQueueOption = () =>
   new Option('--task-queue <name>', 'Temporal task queue').default(DEFAULT_TASK_QUEUE);
 const artifactsOption = () =>
@@ -102,16 +137,15 @@ export function buildProgram(): Command {
     .description('Reproducible, auditable robustness benchmarks of ONNX models as durable Temporal workflows')
     .version(packageVersionOfTempest());
 
-  program
-    .command('run')
+  const run = program.command('run');
+  addTemporalOptions(run, 'an existing Temporal cluster; its workers run the cells');
+  run
     .description('run a benchmark spec (embedded Temporal dev server + in-process worker unless --address)')
     .argument('<spec>', 'benchmark spec, YAML or JSON')
     .option(
       '--out <dir>',
       'folder for results.json, report.md, provenance.json, history.json (default: tempest-results/<name>)',
     )
-    .option('--address <host:port>', 'an existing Temporal cluster; its workers run the cells')
-    .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(
       new Option('--executor <kind>', 'temporal (durable) or local (in-process, for debugging and baselines)')
@@ -134,11 +168,10 @@ export function buildProgram(): Command {
       exitWith(() => runCommand(spec, options)),
     );
 
-  program
-    .command('worker')
+  const worker = program.command('worker');
+  addTemporalOptions(worker, 'Temporal frontend (default: 127.0.0.1:7233)');
+  worker
     .description('run a standalone worker for a Temporal cluster')
-    .option('--address <host:port>', 'Temporal frontend', process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233')
-    .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(artifactsOption())
     .addOption(
@@ -160,25 +193,23 @@ export function buildProgram(): Command {
 
   addScheduleCommands(program);
 
-  program
-    .command('status')
+  const status = program.command('status');
+  addTemporalOptions(status, 'an existing Temporal cluster (default: the embedded dev server)');
+  status
     .description('show a run (workflow id) or list recent runs')
     .argument('[run]', 'workflow id printed by `tempest run`')
-    .option('--address <host:port>', 'an existing Temporal cluster (default: the embedded dev server)')
-    .addOption(namespaceOption())
     .addOption(payloadKeyFileOption())
     .action((run: string | undefined, options: Parameters<typeof statusCommand>[1]) =>
       exitWith(() => statusCommand(run, options)),
     );
 
-  program
-    .command('serve')
+  const serve = program.command('serve');
+  addTemporalOptions(serve, 'an existing Temporal cluster (default: the embedded dev server)');
+  serve
     .description(
       'HTTP API on 127.0.0.1: start benchmarks, follow them, fetch results, report and provenance (OpenAPI at /openapi.json)',
     )
     .option('--port <n>', 'port (0: any free port)', port, DEFAULT_API_PORT)
-    .option('--address <host:port>', 'an existing Temporal cluster (default: the embedded dev server)')
-    .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(artifactsOption())
     .option('--worker', 'with --address: also run a worker in this process', false)
@@ -386,23 +417,20 @@ export function buildProgram(): Command {
 }
 
 function addScheduleCommands(program: Command): void {
-  const addressOption = () =>
-    new Option(
-      '--address <host:port>',
+  const withTemporal = (command: Command) =>
+    addTemporalOptions(
+      command,
       'an existing Temporal cluster (default: the embedded dev server of `tempest run`)',
     );
   const schedule = program
     .command('schedule')
     .description('run a benchmark spec periodically with Temporal Schedules (workers execute the runs)');
-  schedule
-    .command('create')
+  withTemporal(schedule.command('create'))
     .description('create a schedule that starts the benchmark workflow with a validated spec')
     .argument('<name>', 'schedule id: letters, digits, ".", "_", "-"')
     .requiredOption('--spec <file>', 'benchmark spec, YAML or JSON (validated now, like `tempest run`)')
     .option('--every <duration>', 'interval, e.g. 30s, 15m, 6h, 1d')
     .option('--cron <expr>', 'cron expression (UTC), e.g. "0 3 * * *"')
-    .addOption(addressOption())
-    .addOption(namespaceOption())
     .addOption(taskQueueOption())
     .addOption(
       new Option('--overlap <policy>', 'when a run is still going at the next trigger')
@@ -414,35 +442,45 @@ function addScheduleCommands(program: Command): void {
     .action((name: string, options: Parameters<typeof scheduleCreateCommand>[1]) =>
       exitWith(() => scheduleCreateCommand(name, options)),
     );
-  schedule
-    .command('list')
+  withTemporal(schedule.command('list'))
     .description('list the schedules that start benchmark workflows')
-    .addOption(addressOption())
-    .addOption(namespaceOption())
     .action((options: Parameters<typeof scheduleListCommand>[0]) =>
       exitWith(() => scheduleListCommand(options)),
     );
-  schedule
-    .command('describe')
+  withTemporal(schedule.command('describe'))
     .description("a schedule's timing, policy, next runs and recent runs")
     .argument('<name>', 'schedule id')
-    .addOption(addressOption())
-    .addOption(namespaceOption())
     .action((name: string, options: Parameters<typeof scheduleDescribeCommand>[1]) =>
       exitWith(() => scheduleDescribeCommand(name, options)),
     );
-  schedule
-    .command('delete')
+  withTemporal(schedule.command('delete'))
     .description('delete a schedule (runs it started are not affected)')
     .argument('<name>', 'schedule id')
-    .addOption(addressOption())
-    .addOption(namespaceOption())
     .action((name: string, options: Parameters<typeof scheduleDeleteCommand>[1]) =>
       exitWith(() => scheduleDeleteCommand(name, options)),
     );
 }
 
+/**
+ * grpc-js sends the host of --address as the TLS server name even when it is an IP address, and
+ * Node then warns (DEP0123) on every TLS connection to an IP: noise the user can do nothing about
+ * (the certificate is still checked against the IP). Every other warning is printed as before.
+ */
+function silenceIpServerNameWarning(): void {
+  const emitWarning = process.emitWarning.bind(process);
+  // emitWarning(warning, type, code) or emitWarning(warning, { type, code }).
+  const forward = emitWarning as (...args: unknown[]) => void;
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    const code =
+      typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    forward(warning, ...rest);
+  };
+}
+
 export function main(argv: readonly string[] = process.argv): void {
+  silenceIpServerNameWarning();
   buildProgram()
     .parseAsync(argv)
     .catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
+import { explainConnectionFailure, type TemporalConnectionOptions } from '../client/temporal-connection';
 import { connectOrStartDevServer, type DevServer } from '../infra/dev-server';
 import { embeddedServerDir } from './state';
 
@@ -9,6 +10,8 @@ export interface TemporalTarget {
   readonly namespace: string;
   /** Encrypts payloads when a payload key is configured (see cli/payload-keys.ts). */
   readonly dataConverter?: DataConverter;
+  /** TLS and API key for the cluster at `address` (see client/temporal-connection.ts); none: plaintext. */
+  readonly connection?: TemporalConnectionOptions;
 }
 
 export interface TemporalSession {
@@ -29,7 +32,10 @@ export async function openTemporalSession(target: TemporalTarget): Promise<Tempo
     : await connectOrStartDevServer({ stateDir: embeddedServerDir() });
   const address = target.address ?? server!.address;
   try {
-    const connection = await Connection.connect({ address });
+    const connection = await Connection.connect({
+      address,
+      ...(target.address ? target.connection : {}),
+    });
     const client = new Client({
       connection,
       namespace: target.namespace,
@@ -46,10 +52,18 @@ export async function openTemporalSession(target: TemporalTarget): Promise<Tempo
     };
   } catch (error) {
     await server?.stop();
-    throw new Error(
-      `cannot connect to Temporal at ${address}: ${(error as Error).message}` +
-        (target.address ? '; check --address, or omit it to use the embedded dev server' : ''),
-      { cause: error },
-    );
+    throw target.address
+      ? await explainConnectionFailure(
+          error,
+          address,
+          target.connection ?? {},
+          'check --address, or omit it to use the embedded dev server',
+        )
+      : new Error(
+          `cannot connect to the embedded Temporal dev server at ${address}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
   }
 }

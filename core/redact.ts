@@ -29,13 +29,26 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 /** Short values (say "1" or "true") would redact every digit of a message; real secrets are longer. */
 const MIN_SECRET_LENGTH = 8;
 
+/**
+ * Secrets this process read from files (a Temporal API key from --api-key-file): unlike those in
+ * sensitive environment variables, nothing about their name marks them, so they are registered.
+ */
+const registeredSecrets = new Set<string>();
+
+/** Redact `value` wherever it appears from now on, in this process. */
+export function addSecret(value: string): void {
+  if (value.length >= MIN_SECRET_LENGTH) registeredSecrets.add(value);
+}
+
 function sensitiveEnvValues(env: NodeJS.ProcessEnv): string[] {
-  return Object.entries(env)
-    .filter(
-      ([name, value]) => isSensitiveName(name) && value !== undefined && value.length >= MIN_SECRET_LENGTH,
-    )
-    .map(([, value]) => value!)
-    .sort((a, b) => b.length - a.length);
+  return [
+    ...Object.entries(env)
+      .filter(
+        ([name, value]) => isSensitiveName(name) && value !== undefined && value.length >= MIN_SECRET_LENGTH,
+      )
+      .map(([, value]) => value!),
+    ...registeredSecrets,
+  ].sort((a, b) => b.length - a.length);
 }
 
 /** A string with every secret it carries replaced by "[redacted]". */

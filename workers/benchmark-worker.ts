@@ -3,6 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createBenchmarkActivities } from '../activities/benchmark-activities';
 import { temporalActivityRuntime } from '../activities/activity-context';
+import { explainConnectionFailure, type TemporalConnectionOptions } from '../client/temporal-connection';
 import type { ArtifactStore } from '../core/store/types';
 import { workflowCodeOptions } from './workflow-code';
 
@@ -64,8 +65,9 @@ export async function createBenchmarkWorker(options: BenchmarkWorkerOptions): Pr
 }
 
 /**
- * Connect to `address`, create a benchmark worker, hand it to `use` (which decides how long it
- * runs: `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
+ * Connect to `address` (with TLS and an API key when `connection` says so, exactly as the client
+ * does), create a benchmark worker, hand it to `use` (which decides how long it runs:
+ * `worker.run()` until a signal, `worker.runUntil(promise)`), and close the connection after.
  * With `attackTaskQueue`, an activities-only worker polls that queue too for as long as `use` runs,
  * so a single process can run a spec that sends its attack cells to their own queue.
  */
@@ -73,17 +75,24 @@ export async function withBenchmarkWorker<T>(
   options: Omit<BenchmarkWorkerOptions, 'connection'> & {
     readonly address: string;
     readonly attackTaskQueue?: string;
+    readonly connection?: TemporalConnectionOptions;
   },
   use: (worker: Worker) => Promise<T>,
 ): Promise<T> {
-  const connection = await NativeConnection.connect({ address: options.address });
+  const { address, connection: connectionOptions = {}, ...workerOptions } = options;
+  const connection = await NativeConnection.connect({ address, ...connectionOptions }).catch(
+    async (error: unknown) => {
+      throw await explainConnectionFailure(error, address, connectionOptions, 'check --address');
+    },
+  );
   try {
-    const worker = await createBenchmarkWorker({ ...options, connection });
-    if (!options.attackTaskQueue || options.attackTaskQueue === options.taskQueue) return await use(worker);
+    const { attackTaskQueue, ...mainOptions } = workerOptions;
+    const worker = await createBenchmarkWorker({ ...mainOptions, connection });
+    if (!attackTaskQueue || attackTaskQueue === mainOptions.taskQueue) return await use(worker);
     const attacks = await createBenchmarkWorker({
-      ...options,
+      ...mainOptions,
       connection,
-      taskQueue: options.attackTaskQueue,
+      taskQueue: attackTaskQueue,
       activitiesOnly: true,
     });
     const attacksRunning = attacks.run();

@@ -12,6 +12,11 @@ import { BenchmarkResources } from '../../core/resources';
 import { servingGate } from '../../core/serving/report';
 import { measureRunServing, type ServingReport } from '../../core/serving/run';
 import { loadSigningKey } from '../../core/provenance/signature';
+import {
+  resolveTemporalTarget,
+  type TemporalConnectionFlags,
+  type TemporalTarget,
+} from '../../client/temporal-connection';
 import { fetchRunHistories, followBenchmark, startBenchmark } from '../../client/temporal-run';
 import { installWorkerLogging, withBenchmarkWorker } from '../../workers/benchmark-worker';
 import { payloadEncryption, type PayloadEncryption, type PayloadKeyOptions } from '../payload-keys';
@@ -20,10 +25,8 @@ import { readBenchmarkInput } from '../spec-file';
 import { defaultArtifactsDir } from '../state';
 import { openTemporalSession } from '../temporal-session';
 
-export interface RunOptions extends PayloadKeyOptions {
+export interface RunOptions extends PayloadKeyOptions, TemporalConnectionFlags {
   readonly out?: string;
-  readonly address?: string;
-  readonly namespace: string;
   readonly taskQueue: string;
   readonly executor: 'temporal' | 'local';
   readonly artifacts?: string;
@@ -48,6 +51,8 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
   const signingKey = await loadSigningKey(options.signKey);
   // A bad key file is bad input: refuse before anything starts, like a bad spec.
   const encryption = options.executor === 'local' ? {} : await payloadEncryption(options);
+  // So are unreadable or mismatched TLS files: read and checked now, before connecting.
+  const target = options.executor === 'local' ? undefined : resolveTemporalTarget(options);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const outDir = options.out ?? join('tempest-results', input.spec.name);
   const display = new ProgressDisplay();
@@ -57,7 +62,7 @@ export async function runCommand(specPath: string, options: RunOptions): Promise
     run =
       options.executor === 'local'
         ? await runLocally(input, store, display)
-        : await runOnTemporal(input, store, display, options, encryption);
+        : await runOnTemporal(input, store, display, options, target!, encryption);
   } catch (error) {
     if (error instanceof RunInterruptedError) {
       display.stop();
@@ -156,17 +161,14 @@ async function runOnTemporal(
   store: ArtifactStore,
   display: ProgressDisplay,
   options: RunOptions,
+  target: TemporalTarget,
   encryption: PayloadEncryption,
 ): Promise<FinishedRun> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const session = await openTemporalSession({
-    address: options.address,
-    namespace: options.namespace,
-    dataConverter: encryption.dataConverter,
-  });
+  const session = await openTemporalSession({ ...target, dataConverter: encryption.dataConverter });
   try {
     const handle = await startBenchmark(session.client, input, { taskQueue: options.taskQueue });
     process.stderr.write(
@@ -177,13 +179,15 @@ async function runOnTemporal(
     });
     let outcome: BenchmarkOutcome;
     try {
-      if (!options.address || options.worker) {
+      if (!target.address || options.worker) {
         // Failures reach the user through the run's outcome; per-attempt worker warnings are noise here.
         installWorkerLogging('ERROR');
         outcome = await withBenchmarkWorker(
           {
             address: session.address,
-            namespace: options.namespace,
+            // The worker connects exactly as the client did: same TLS, same API key.
+            connection: target.connection,
+            namespace: target.namespace,
             taskQueue: options.taskQueue,
             attackTaskQueue: input.spec.execution.attackTaskQueue,
             store,

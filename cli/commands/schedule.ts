@@ -11,15 +11,13 @@ import {
   type ScheduleOverlap,
   type ScheduleTiming,
 } from '../../client/schedule';
+import { resolveTemporalTarget, type TemporalConnectionFlags } from '../../client/temporal-connection';
 import { TempestInputError } from '../../core/errors';
 import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 import { readBenchmarkInput } from '../spec-file';
 import { openTemporalSession, type TemporalSession } from '../temporal-session';
 
-export interface ScheduleTargetOptions extends PayloadKeyOptions {
-  readonly address?: string;
-  readonly namespace: string;
-}
+export type ScheduleTargetOptions = PayloadKeyOptions & TemporalConnectionFlags;
 
 export interface ScheduleCreateOptions extends ScheduleTargetOptions {
   readonly spec: string;
@@ -36,11 +34,7 @@ async function withSession<T>(
 ): Promise<T> {
   // The schedule's action carries the spec as a payload: with a payload key it is stored encrypted.
   const { dataConverter } = await payloadEncryption(options);
-  const session = await openTemporalSession({
-    address: options.address,
-    namespace: options.namespace,
-    dataConverter,
-  });
+  const session = await openTemporalSession({ ...resolveTemporalTarget(options), dataConverter });
   try {
     return await use(session);
   } finally {

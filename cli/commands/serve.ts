@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { resolveTemporalTarget, type TemporalConnectionFlags } from '../../client/temporal-connection';
 import { TempestInputError } from '../../core/errors';
 import { openArtifactStore } from '../../core/store/open';
 import { DEFAULT_MAX_BODY_BYTES, startApiServer } from '../../server/api';
@@ -14,10 +15,8 @@ import { openTemporalSession } from '../temporal-session';
 export const API_TOKEN_ENV = 'TEMPEST_API_TOKEN';
 export const DEFAULT_API_PORT = 8787;
 
-export interface ServeOptions extends PayloadKeyOptions {
+export interface ServeOptions extends PayloadKeyOptions, TemporalConnectionFlags {
   readonly port: number;
-  readonly address?: string;
-  readonly namespace: string;
   readonly taskQueue: string;
   readonly artifacts?: string;
   readonly worker: boolean;
@@ -55,29 +54,27 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
   // Everything a user can get wrong is checked before a server or worker starts.
   const token = await readToken(options.tokenFile);
   const { dataConverter } = await payloadEncryption(options);
+  const target = resolveTemporalTarget(options);
   const store = openArtifactStore(options.artifacts ?? defaultArtifactsDir());
   const specsDir = resolve(options.specsDir ?? '.');
   const outDir = resolve(options.outDir ?? join('tempest-results', 'api'));
 
-  const session = await openTemporalSession({
-    address: options.address,
-    namespace: options.namespace,
-    dataConverter,
-  });
+  const session = await openTemporalSession({ ...target, dataConverter });
   let release!: () => void;
   const stop = new Promise<void>((done) => (release = done));
   process.once('SIGINT', release);
   process.once('SIGTERM', release);
   let worker: Promise<void> | undefined;
   try {
-    if (!options.address || options.worker) {
+    if (!target.address || options.worker) {
       installWorkerLogging('WARN');
       let ready!: () => void;
       const created = new Promise<void>((done) => (ready = done));
       worker = withBenchmarkWorker(
         {
           address: session.address,
-          namespace: options.namespace,
+          connection: target.connection,
+          namespace: target.namespace,
           taskQueue: options.taskQueue,
           store,
           dataConverter,

@@ -1,6 +1,7 @@
 import type { BenchmarkProgress } from '../../activities/types';
 import { progressQuery } from '../../workflows/benchmark';
 import { explainEncryptedPayloads, payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
+import { resolveTemporalTarget, type TemporalConnectionFlags } from '../../client/temporal-connection';
 import { openTemporalSession } from '../temporal-session';
 
 const QUERY_TIMEOUT_MS = 5000;
@@ -22,14 +23,10 @@ async function queryWithTimeout(
 /** Status of one run (workflow id), or a list of recent benchmark runs when no id is given. */
 export async function statusCommand(
   runId: string | undefined,
-  options: { address?: string; namespace: string } & PayloadKeyOptions,
+  options: TemporalConnectionFlags & PayloadKeyOptions,
 ): Promise<number> {
   const { dataConverter } = await payloadEncryption(options);
-  const session = await openTemporalSession({
-    address: options.address,
-    namespace: options.namespace,
-    dataConverter,
-  });
+  const session = await openTemporalSession({ ...resolveTemporalTarget(options), dataConverter });
   try {
     if (!runId) {
       let count = 0;

@@ -3,6 +3,10 @@
  * Workers (`tempest worker --address HOST:PORT`) must poll the task queue; they run the cells.
  *
  *   npx tsx examples/client/start-benchmark.ts SPEC [--address HOST:PORT] [--namespace NS] [--task-queue Q]
+ *     [--tls] [--tls-cert FILE --tls-key FILE] [--tls-ca FILE] [--tls-server-name NAME] [--api-key-file FILE]
+ *
+ * Address, namespace, TLS and API key also come from the `temporal` CLI's variables
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, TEMPORAL_API_KEY), as for `tempest`.
  *
  * Everything Temporal-specific is the workflow type name, the task queue and the one argument,
  * a BenchmarkInput: any Temporal SDK could start the run the same way.
@@ -15,6 +19,7 @@ import {
   BENCHMARK_WORKFLOW_TYPE,
   DEFAULT_TASK_QUEUE,
   readBenchmarkInput,
+  resolveTemporalTarget,
   type BenchmarkInput,
   type BenchmarkOutcome,
   type BenchmarkProgress,
@@ -24,9 +29,15 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      address: { type: 'string', default: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' },
-      namespace: { type: 'string', default: 'default' },
+      address: { type: 'string' },
+      namespace: { type: 'string' },
       'task-queue': { type: 'string', default: DEFAULT_TASK_QUEUE },
+      tls: { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-server-name': { type: 'string' },
+      'api-key-file': { type: 'string' },
     },
   });
   const [specPath] = positionals;
@@ -36,9 +47,24 @@ async function main(): Promise<void> {
   // and data paths become absolute, so the workers must see the same files (or a shared mount).
   const input = await readBenchmarkInput(specPath);
 
-  const connection = await Connection.connect({ address: values.address });
+  // Flags, else the environment; every certificate and key file is read and checked here.
+  const target = resolveTemporalTarget(
+    {
+      address: values.address,
+      namespace: values.namespace,
+      tls: values.tls,
+      tlsCert: values['tls-cert'],
+      tlsKey: values['tls-key'],
+      tlsCa: values['tls-ca'],
+      tlsServerName: values['tls-server-name'],
+      apiKeyFile: values['api-key-file'],
+    },
+    process.env,
+    { address: '127.0.0.1:7233' },
+  );
+  const connection = await Connection.connect({ address: target.address, ...target.connection });
   try {
-    const client = new Client({ connection, namespace: values.namespace });
+    const client = new Client({ connection, namespace: target.namespace });
     // Started by name: the type parameter only tells TypeScript the workflow's signature.
     const handle = await client.workflow.start<(input: BenchmarkInput) => Promise<BenchmarkOutcome>>(
       BENCHMARK_WORKFLOW_TYPE,

@@ -9,6 +9,10 @@
 #   TEMPEST_MAX_CONCURRENT_CELLS  cells evaluated at once (default 2)
 #   TEMPEST_PAYLOAD_KEY_FILE      keyring file (a mounted secret); unset: TEMPEST_PAYLOAD_KEYS or
 #                                 TEMPEST_PAYLOAD_KEY if set, else payloads are not encrypted
+# TLS and API keys (Temporal Cloud, a frontend behind TLS) need no flag here: `tempest worker` reads
+# the `temporal` CLI's variables itself, TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH
+# / _KEY_PATH / TEMPORAL_TLS_SERVER_CA_CERT_PATH (or the _DATA forms with inline PEM) and
+# TEMPORAL_TLS_SERVER_NAME.
 # S3 endpoint and credentials come from the AWS variables (AWS_ENDPOINT_URL_S3, AWS_REGION,
 # AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SHARED_CREDENTIALS_FILE, ...), read by the SDK.
 set -eu
