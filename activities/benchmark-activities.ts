@@ -63,6 +63,53 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
   const { store, runtime } = deps;
   const resources = new BenchmarkResources(store);
 
+  /** Evaluate a batch's cells in order into `outcomes`, reusing any whose key was computed before. */
+  async function runBatch(
+    task: CellBatchTask,
+    outcomes: CellOutcome[],
+    computedBy: { worker: string; attempt: number },
+    heartbeat: (details?: Record<string, unknown>) => void,
+  ): Promise<CellOutcome[]> {
+    for (const cell of task.cells) {
+      const startedAt = new Date().toISOString();
+      const base = { index: cell.index, key: cell.key, ...computedBy, startedAt };
+      const finished = await findFinishedCell(store, cell.key);
+      if (finished && !task.recompute) {
+        outcomes.push({
+          ...base,
+          cached: true,
+          result: finished,
+          computeMs: 0,
+          finishedAt: new Date().toISOString(),
+        });
+        continue;
+      }
+      const cpuBefore = process.cpuUsage();
+      const { result, computeMs } = await computeAndStoreCell({
+        resources,
+        planSha256: task.planSha256,
+        index: cell.index,
+        key: cell.key,
+        computedBy,
+        onBatch: (samplesDone) => heartbeat({ cellsDone: outcomes.length, samplesDone }),
+      });
+      const cpu = process.cpuUsage(cpuBefore);
+      outcomes.push({
+        ...base,
+        cached: false,
+        result,
+        computeMs,
+        finishedAt: new Date().toISOString(),
+        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+        // maxRSS is in kilobytes: the process's peak so far, an upper bound for this cell.
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+        ...(finished && finished.sha256 !== result.sha256 && { differedFrom: finished.sha256 }),
+      });
+      heartbeat({ cellsDone: outcomes.length });
+    }
+    return outcomes;
+  }
+
   return {
     /** Hash and store models and data, check they fit together, and expand the spec into cells. */
     async resolveBenchmark(input: BenchmarkInput): Promise<ResolvedBenchmark> {
@@ -106,44 +153,16 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
         const computedBy = { worker: deps.workerIdentity, attempt: runtime.attempt() };
         const heartbeat = throttledHeartbeat(runtime);
         const outcomes: CellOutcome[] = [];
-        for (const cell of task.cells) {
-          const startedAt = new Date().toISOString();
-          const base = { index: cell.index, key: cell.key, ...computedBy, startedAt };
-          const finished = await findFinishedCell(store, cell.key);
-          if (finished && !task.recompute) {
-            outcomes.push({
-              ...base,
-              cached: true,
-              result: finished,
-              computeMs: 0,
-              finishedAt: new Date().toISOString(),
-            });
-            continue;
-          }
-          const cpuBefore = process.cpuUsage();
-          const { result, computeMs } = await computeAndStoreCell({
-            resources,
-            planSha256: task.planSha256,
-            index: cell.index,
-            key: cell.key,
-            computedBy,
-            onBatch: (samplesDone) => heartbeat({ cellsDone: outcomes.length, samplesDone }),
-          });
-          const cpu = process.cpuUsage(cpuBefore);
-          outcomes.push({
-            ...base,
-            cached: false,
-            result,
-            computeMs,
-            finishedAt: new Date().toISOString(),
-            cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-            // maxRSS is in kilobytes: the process's peak so far, an upper bound for this cell.
-            peakRssBytes: process.resourceUsage().maxRSS * 1024,
-            ...(finished && finished.sha256 !== result.sha256 && { differedFrom: finished.sha256 }),
-          });
-          heartbeat({ cellsDone: outcomes.length });
+        // Heartbeat on a timer too, not only between sample batches: while a store call waits out
+        // an S3 outage on its retries, this live worker keeps its batch, instead of the heartbeat
+        // timeout starting a second attempt that computes the same in-flight cell again. A dead
+        // process or a blocked event loop still stops the heartbeats.
+        const keepAlive = setInterval(() => heartbeat({ cellsDone: outcomes.length }), HEARTBEAT_INTERVAL_MS);
+        try {
+          return await runBatch(task, outcomes, computedBy, heartbeat);
+        } finally {
+          clearInterval(keepAlive);
         }
-        return outcomes;
       });
     },
 

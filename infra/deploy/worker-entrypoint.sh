@@ -7,6 +7,7 @@
 #   TEMPEST_TASK_QUEUE            task queue (default tempest-benchmarks)
 #   TEMPEST_ARTIFACTS             s3://bucket/prefix or a folder (default $TEMPEST_HOME/artifacts)
 #   TEMPEST_MAX_CONCURRENT_CELLS  cells evaluated at once (default 2)
+#   TEMPEST_ACTIVITIES_ONLY       1: cell batches only, no workflows (a spec's attackTaskQueue)
 #   TEMPEST_PAYLOAD_KEY_FILE      keyring file (a mounted secret); unset: TEMPEST_PAYLOAD_KEYS or
 #                                 TEMPEST_PAYLOAD_KEY if set, else payloads are not encrypted
 # TLS and API keys (Temporal Cloud, a frontend behind TLS) need no flag here: `tempest worker` reads
@@ -26,6 +27,9 @@ set -- worker \
   "$@"
 if [ -n "${TEMPEST_ARTIFACTS:-}" ]; then
   set -- "$@" --artifacts "$TEMPEST_ARTIFACTS"
+fi
+if [ "${TEMPEST_ACTIVITIES_ONLY:-0}" = 1 ]; then
+  set -- "$@" --activities-only
 fi
 if [ -n "${TEMPEST_PAYLOAD_KEY_FILE:-}" ]; then
   set -- "$@" --payload-key-file "$TEMPEST_PAYLOAD_KEY_FILE"
