@@ -172,4 +172,6 @@ export interface BenchmarkProgress {
   readonly running: number;
   readonly paused: boolean;
   readonly cancelRequested: boolean;
+  /** Sharded sweeps: the child workflow running now; its own progress query counts its cells. */
+  readonly runningShard?: string;
 }

@@ -68,7 +68,11 @@ export async function followBenchmark(
     while (following) {
       try {
         queryCall = new AbortController();
-        onProgress(await connection.withAbortSignal(queryCall.signal, () => handle.query(progressQuery)));
+        const call = queryCall.signal;
+        const progress = await connection.withAbortSignal(call, () => handle.query(progressQuery));
+        onProgress(
+          await withShardProgress(handle, progress, (query) => connection.withAbortSignal(call, query)),
+        );
       } catch {
         // not answerable right now; try again on the next tick
       }
@@ -82,6 +86,29 @@ export async function followBenchmark(
     resultCall.abort();
     queryCall?.abort();
     await poll;
+  }
+}
+
+/**
+ * A sharded sweep's parent counts a shard's cells when the shard finishes; add the running shard's
+ * own progress (its child workflow answers the same query), so progress moves cell by cell.
+ */
+async function withShardProgress(
+  handle: BenchmarkHandle,
+  progress: BenchmarkProgress,
+  call: <T>(query: () => Promise<T>) => Promise<T>,
+): Promise<BenchmarkProgress> {
+  if (!progress.runningShard) return progress;
+  try {
+    const shard = await call(() => handle.client.getHandle(progress.runningShard!).query(progressQuery));
+    return {
+      ...progress,
+      done: progress.done + shard.done,
+      cached: progress.cached + shard.cached,
+      running: shard.running,
+    };
+  } catch {
+    return progress; // the shard is starting or just finished
   }
 }
 

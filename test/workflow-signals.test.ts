@@ -89,6 +89,8 @@ describe('benchmark workflow signals and progress query', () => {
             'the shard paused',
           );
           const paused = await shard.query(progressQuery);
+          // The parent names its running shard, whose own progress the client adds while following.
+          expect((await handle.query(progressQuery)).runningShard).toBe(shard.workflowId);
           await sleep(2000);
           const stillPaused = await shard.query(progressQuery);
           expect(stillPaused.running).toBe(0);

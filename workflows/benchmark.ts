@@ -112,14 +112,14 @@ export async function benchmarkWorkflow(
       // Runs recorded before sharding existed have no marker and replay on the unsharded path.
       shardsAllowed: () => patched('sharded-sweeps'),
       async runShard(task: ShardTask): Promise<ShardResult> {
-        shard = await startChild(cellShardWorkflow, {
-          workflowId: `${info.workflowId}-shard-${task.shard}`,
-          args: [{ task, execution }],
-        });
+        const workflowId = `${info.workflowId}-shard-${task.shard}`;
+        shard = await startChild(cellShardWorkflow, { workflowId, args: [{ task, execution }] });
+        state.runningShard = workflowId;
         try {
           return await shard.result();
         } finally {
           shard = undefined;
+          state.runningShard = undefined;
         }
       },
       async continueAsNewIfDue(next: SweepCheckpoint, shardsThisRun: number): Promise<void> {

@@ -71,6 +71,7 @@ export class PipelineState {
   running = 0;
   paused = false;
   cancelRequested = false;
+  runningShard: string | undefined;
 
   snapshot(): BenchmarkProgress {
     return {
@@ -81,6 +82,7 @@ export class PipelineState {
       running: this.running,
       paused: this.paused,
       cancelRequested: this.cancelRequested,
+      ...(this.runningShard !== undefined && { runningShard: this.runningShard }),
     };
   }
 }
