@@ -20,6 +20,20 @@ afterAll(killSpawnedTempests);
 
 const MODELS = join(REPO_ROOT, 'examples', 'models');
 
+/** An example model loaded in a one-thread runner (deterministic), handed to `use`; closed after. */
+async function withExampleModel(
+  id: 'mlp' | 'cnn',
+  use: (runner: ModelRunner, model: Awaited<ReturnType<ModelRunner['load']>>) => Promise<void>,
+): Promise<void> {
+  const runner = new ModelRunner({ intraOpThreads: 1, interOpThreads: 1 });
+  try {
+    const bytes = await readFile(join(MODELS, `mnist-${id}.onnx`));
+    await use(runner, await runner.load(sha256Hex(bytes), async () => bytes, id));
+  } finally {
+    await runner.close();
+  }
+}
+
 const specText = (serving: string, extra = '') => `apiVersion: tempest/v2
 name: serving-test
 models:
@@ -113,21 +127,20 @@ describe('spec v2 serving section', () => {
 
 describe('predictions under serving batch sizes (real ORT)', () => {
   it('equals a direct recomputation batch by batch: accuracy at each size and the changed predictions', async () => {
-    const runner = new ModelRunner({ intraOpThreads: 1, interOpThreads: 1 });
-    try {
-      const bytes = await readFile(join(MODELS, 'mnist-mlp.onnx'));
-      const model = await runner.load(sha256Hex(bytes), async () => bytes, 'mlp');
+    await withExampleModel('mlp', async (runner, model) => {
       const data = loadMnist('test', 300);
       // 300 is not a multiple of 7 or 32: the last batch is partial, as a server would see it.
-      const rows = await batchingConsistency({
-        runner,
-        model,
-        modelId: 'mlp',
-        condition: 'clean',
-        data,
-        referenceBatchSize: 100,
-        batchSizes: [1, 7, 32],
-      });
+      const consistency = () =>
+        batchingConsistency({
+          runner,
+          model,
+          modelId: 'mlp',
+          condition: 'clean',
+          data,
+          referenceBatchSize: 100,
+          batchSizes: [1, 7, 32],
+        });
+      const rows = await consistency();
 
       // Recompute directly: session runs over explicit slices, argmax, compare.
       const predictionsAt = async (size: number) => {
@@ -162,28 +175,14 @@ describe('predictions under serving batch sizes (real ORT)', () => {
         expect(row.accuracy).toBeGreaterThan(0.8);
       }
       // Deterministic: the same computation again gives the same figures.
-      const again = await batchingConsistency({
-        runner,
-        model,
-        modelId: 'mlp',
-        condition: 'clean',
-        data,
-        referenceBatchSize: 100,
-        batchSizes: [1, 7, 32],
-      });
-      expect(again).toEqual(rows);
-    } finally {
-      await runner.close();
-    }
+      expect(await consistency()).toEqual(rows);
+    });
   });
   it('counts what batching changes: a batch-size-dependent input change shows as flips and score differences', async () => {
     // The served models above change nothing between batch sizes, so prove the counter can see a
     // change: an input path that differs only for single-sample batches (as a server's padding or
     // preprocessing bug would) must show up at batch 1 and nowhere else.
-    const runner = new ModelRunner({ intraOpThreads: 1, interOpThreads: 1 });
-    try {
-      const bytes = await readFile(join(MODELS, 'mnist-cnn.onnx'));
-      const model = await runner.load(sha256Hex(bytes), async () => bytes, 'cnn');
+    await withExampleModel('cnn', async (runner, model) => {
       const data = loadMnist('test', 64);
       const rows = await batchingConsistency({
         runner,
@@ -201,9 +200,7 @@ describe('predictions under serving batch sizes (real ORT)', () => {
       expect(single.maxScoreDifference).toBeGreaterThan(0);
       expect(single.accuracy).toBeLessThan(single.referenceAccuracy);
       expect(eight.flips).toBe(0);
-    } finally {
-      await runner.close();
-    }
+    });
   });
 });
 
