@@ -8,7 +8,7 @@ import { deliverAlerts } from '../core/drift';
 import type { BenchmarkResults } from '../core/results';
 import { getJson, putCanonicalJson } from '../core/store/json';
 import type { PlannedCell } from '../core/plan';
-import { DEFAULT_CELLS_PER_SHARD } from '../workflows/pipeline';
+import { needsShards } from '../workflows/pipeline';
 import { writeRunRecords } from '../core/run-records';
 import type { ArtifactRef, ArtifactStore } from '../core/store/types';
 import { validateSpec } from '../spec';
@@ -123,7 +123,7 @@ export function createBenchmarkActivities(deps: ActivityDeps) {
           onStage: (stage) => runtime.heartbeat({ stage }),
         });
         // A sharded sweep keeps the cell list out of every history: shards read it from the plan.
-        const sharded = plan.cells.length > (spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD);
+        const sharded = needsShards(plan.cells.length, spec.execution);
         return {
           plan: planRef,
           specHash: plan.specHash,

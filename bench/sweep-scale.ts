@@ -15,10 +15,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { BenchmarkOutcome } from '../activities/types';
 import { readBenchmarkInput } from '../cli/spec-file';
-import { startBenchmark } from '../client/temporal-run';
+import { fetchRunHistories, startBenchmark, type BenchmarkHandle } from '../client/temporal-run';
 import { packageRoot } from '../core/package-root';
 import { startDevServer } from '../infra/dev-server';
 
@@ -85,15 +84,13 @@ async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
   );
 }
 
-/** Event count and JSON size of every workflow execution of a run. */
-async function historySizes(client: Client, workflowId: string, outcome: BenchmarkOutcome) {
-  const executions = [...(outcome.executions ?? []), { workflowId, runId: undefined }];
-  const sizes = [];
-  for (const execution of executions) {
-    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
-    sizes.push({ events: history.events?.length ?? 0, bytes: historyToJSON(history).length });
-  }
-  return sizes;
+/** Event count and JSON size of every workflow execution of a run, as the run folder keeps them. */
+async function historySizes(handle: BenchmarkHandle, outcome: BenchmarkOutcome) {
+  const { final, others } = await fetchRunHistories(handle, outcome);
+  return [final, ...others.map((other) => other.json)].map((json) => ({
+    events: (JSON.parse(json) as { events: unknown[] }).events.length,
+    bytes: json.length,
+  }));
 }
 
 async function runSweep(client: Client, address: string, spec: string, work: string, workerSlots: number[]) {
@@ -117,7 +114,7 @@ async function runSweep(client: Client, address: string, spec: string, work: str
     if (outcome.cells.done !== outcome.cells.total || outcome.cells.cached !== 0) {
       throw new Error(`expected every cell computed once on a fresh store: ${JSON.stringify(outcome.cells)}`);
     }
-    return { outcome, seconds, memory, samples, workflowId: handle.workflowId };
+    return { outcome, seconds, memory, samples, handle };
   } finally {
     clearInterval(sampler);
     await stopWorkers(workers);
@@ -143,7 +140,7 @@ async function main(): Promise<void> {
     for (const cells of sizes) {
       const spec = await writeSpec(work, `scale-${cells}`, cells, 16);
       const run = await runSweep(client, server.address, spec, work, [4]);
-      const histories = await historySizes(client, run.workflowId, run.outcome);
+      const histories = await historySizes(run.handle, run.outcome);
       const largest = histories.reduce((a, b) => (b.events > a.events ? b : a));
       console.log(
         `| ${cells} | ${run.seconds.toFixed(1)} | ${((run.seconds * 1000) / cells).toFixed(1)} | ${run.memory.peak.toFixed(0)} | ` +

@@ -23,6 +23,8 @@ export async function runBenchmarkLocally(
     runtime: inProcessActivityRuntime,
     workerIdentity: workerIdentity(),
   });
+  // Nothing pauses an in-process run: it may always schedule more work.
+  const steps = { ...activities, waitUntilRunnable: async () => undefined };
   const state = new PipelineState();
   const timer = options.onProgress
     ? setInterval(() => options.onProgress?.(state.snapshot()), options.progressIntervalMs ?? 500)
@@ -39,16 +41,10 @@ export async function runBenchmarkLocally(
         startedAt: new Date().toISOString(),
       },
       {
-        ...activities,
-        waitUntilRunnable: async () => undefined,
+        ...steps,
         shardsAllowed: () => true,
         // Shards run here too, through the same shard pipeline the child workflows use.
-        runShard: (task) =>
-          runShardPipeline(
-            task,
-            { ...activities, waitUntilRunnable: async () => undefined },
-            new PipelineState(),
-          ),
+        runShard: (task) => runShardPipeline(task, steps, new PipelineState()),
       },
       state,
     );

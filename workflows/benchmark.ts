@@ -55,7 +55,10 @@ function benchmarkActivities(execution: ExecutionSpec) {
   };
 }
 
-/** Pause, resume and cancel change `state`, and reach the running shard too when there is one. */
+/**
+ * Pause, resume and cancel change `state`, and reach the running shard too when there is one.
+ * Returns the pipeline's wait: until the run is not paused, or is cancelled.
+ */
 function handleControls(
   state: PipelineState,
   runningShard: () => ChildWorkflowHandle<typeof cellShardWorkflow> | undefined,
@@ -79,6 +82,7 @@ function handleControls(
     state.cancelRequested = true;
     forward(cancelSignal);
   });
+  return () => condition(() => !state.paused || state.cancelRequested);
 }
 
 export async function benchmarkWorkflow(
@@ -87,7 +91,7 @@ export async function benchmarkWorkflow(
 ): Promise<BenchmarkOutcome> {
   const state = new PipelineState();
   let shard: ChildWorkflowHandle<typeof cellShardWorkflow> | undefined;
-  handleControls(state, () => shard);
+  const waitUntilRunnable = handleControls(state, () => shard);
 
   const { execution } = input.spec;
   const { activities, runCells } = benchmarkActivities(execution);
@@ -108,7 +112,7 @@ export async function benchmarkWorkflow(
       runCells,
       aggregateResults: activities.aggregateResults,
       finalizeRun: activities.finalizeRun,
-      waitUntilRunnable: () => condition(() => !state.paused || state.cancelRequested),
+      waitUntilRunnable,
       // Runs recorded before sharding existed have no marker and replay on the unsharded path.
       shardsAllowed: () => patched('sharded-sweeps'),
       async runShard(task: ShardTask): Promise<ShardResult> {
@@ -142,7 +146,7 @@ export async function cellShardWorkflow(input: {
   readonly execution: ExecutionSpec;
 }): Promise<ShardResult> {
   const state = new PipelineState();
-  handleControls(state, () => undefined);
+  const waitUntilRunnable = handleControls(state, () => undefined);
   const { activities, runCells } = benchmarkActivities(input.execution);
   const info = workflowInfo();
   const result = await runShardPipeline(
@@ -151,7 +155,7 @@ export async function cellShardWorkflow(input: {
       shardCells: activities.shardCells,
       storeOutcomes: activities.storeOutcomes,
       runCells,
-      waitUntilRunnable: () => condition(() => !state.paused || state.cancelRequested),
+      waitUntilRunnable,
     },
     state,
   );

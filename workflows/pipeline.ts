@@ -25,6 +25,19 @@ export const DEFAULT_CELLS_PER_SHARD = 500;
 /** Shards one workflow run starts before it continues as new (unless the server suggests sooner). */
 export const DEFAULT_SHARDS_PER_RUN = 100;
 
+/** Cells per shard for these execution settings. */
+export function cellsPerShardOf(execution: BenchmarkInput['spec']['execution']): number {
+  return execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD;
+}
+
+/**
+ * Whether a sweep of `cells` cells is large enough to run as shards. The resolve activity (which
+ * then leaves the cell list out of its result) and the pipeline both ask here, so they agree.
+ */
+export function needsShards(cells: number, execution: BenchmarkInput['spec']['execution']): boolean {
+  return cells > cellsPerShardOf(execution);
+}
+
 /** The steps that evaluate cells: shared by a whole sweep and by one shard of it. */
 export interface CellSteps {
   runCells(task: CellBatchTask): Promise<CellOutcome[]>;
@@ -101,10 +114,9 @@ export async function runBenchmarkPipeline(
   state.phase = 'running';
 
   const { concurrency, cellsPerTask } = input.spec.execution;
-  const cellsPerShard = input.spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD;
   let finalized: Pick<FinalizeInput, 'outcomes' | 'shardOutcomes'>;
   let executions: BenchmarkOutcome['executions'];
-  if (checkpoint || (total > cellsPerShard && steps.shardsAllowed())) {
+  if (checkpoint || (needsShards(total, input.spec.execution) && steps.shardsAllowed())) {
     const shards = await runShards(input, run, resolved, steps, state, checkpoint);
     finalized = { outcomes: [], shardOutcomes: shards.results.map((shard) => shard.outcomes) };
     executions = [
@@ -171,7 +183,7 @@ async function runShards(
   checkpoint: SweepCheckpoint | undefined,
 ): Promise<{ results: ShardResult[]; earlierRuns: SweepCheckpoint['earlierRuns'] }> {
   const { concurrency, cellsPerTask } = input.spec.execution;
-  const cellsPerShard = input.spec.execution.cellsPerShard ?? DEFAULT_CELLS_PER_SHARD;
+  const cellsPerShard = cellsPerShardOf(input.spec.execution);
   const total = state.total;
   const shardCount = Math.ceil(total / cellsPerShard);
   const results = [...(checkpoint?.shards ?? [])];
