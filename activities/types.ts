@@ -79,7 +79,7 @@ export interface WorkflowExecution {
 export interface SweepCheckpoint {
   readonly resolved: ResolvedBenchmark;
   readonly startedAt: string;
-  readonly nextShard: number;
+  /** The finished shards, in plan order: the next run resumes at shard `shards.length`. */
   readonly shards: readonly ShardResult[];
   /** Earlier runs of this workflow (continue-as-new chain), oldest first. */
   readonly earlierRuns: readonly WorkflowExecution[];

@@ -195,7 +195,8 @@ async function runShards(
   state.done = results.reduce((sum, shard) => sum + shard.done, 0);
   state.cached = results.reduce((sum, shard) => sum + shard.cached, 0);
   let shardsThisRun = 0;
-  for (let shard = checkpoint?.nextShard ?? 0; shard < shardCount; shard++) {
+  // Shards finish in plan order, so the finished ones say where to resume.
+  for (let shard = results.length; shard < shardCount; shard++) {
     await steps.waitUntilRunnable();
     if (state.cancelRequested) break;
     if (shardsThisRun > 0 && steps.continueAsNewIfDue) {
@@ -203,7 +204,6 @@ async function runShards(
         {
           resolved,
           startedAt: run.startedAt,
-          nextShard: shard,
           shards: results,
           earlierRuns: [...earlierRuns, { workflowId: run.workflowId, runId: run.runId }],
           paused: state.paused,
