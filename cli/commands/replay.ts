@@ -6,6 +6,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { encryptedKeyIdsInHistoryJson, missingPayloadKeys } from '../../core/codec/history-keys';
 import { workflowCodeOptions } from '../../workers/workflow-code';
+import { HISTORIES_DIR, OUTPUT_FILES } from '../../client/outputs';
 import { payloadEncryption, type PayloadKeyOptions } from '../payload-keys';
 
 const jsonFilesIn = async (dir: string): Promise<string[]> => {
@@ -30,8 +31,8 @@ async function historyFiles(paths: readonly string[]): Promise<string[]> {
       files.push(path);
       continue;
     }
-    const found = (await readdir(path)).includes('history.json')
-      ? [join(path, 'history.json'), ...(await jsonFilesIn(join(path, 'histories')))]
+    const found = (await readdir(path)).includes(OUTPUT_FILES.history)
+      ? [join(path, OUTPUT_FILES.history), ...(await jsonFilesIn(join(path, HISTORIES_DIR)))]
       : await jsonFilesIn(path);
     if (found.length === 0) throw new Error(`${path}: no history.json, histories/*.json or *.json to replay`);
     files.push(...found);
@@ -50,7 +51,7 @@ async function recordedWorkflowId(file: string): Promise<string | undefined> {
   );
   if (named) return named[1];
   try {
-    const record = JSON.parse(await readFile(join(dirname(file), 'run.json'), 'utf8')) as {
+    const record = JSON.parse(await readFile(join(dirname(file), OUTPUT_FILES.record), 'utf8')) as {
       run?: { workflowId?: unknown };
     };
     return typeof record.run?.workflowId === 'string' ? record.run.workflowId : undefined;
