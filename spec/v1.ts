@@ -14,11 +14,32 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex dig
 
 const filePath = z.string().min(1, 'must not be empty');
 
+/** What a classifier's score output holds; decides how metrics, calibration and attack losses read it. */
+export const OutputKindV1 = z.enum(['logits', 'probabilities', 'log-probabilities']);
+
+const tensorName = z.string().min(1, 'name an input or output of the ONNX graph');
+
+// The fields after sha256 are optional without defaults: a spec that leaves them out parses to the
+// same object (and the same spec hash) as before they existed.
 export const ModelSpecV1 = z
   .object({
     id: identifier.describe('Name used in results and reports'),
     path: filePath.describe('ONNX file, relative to the spec file'),
     sha256: sha256.optional().describe('Pinned sha256 of the ONNX file; a mismatch stops the run'),
+    input: tensorName.optional().describe("The graph input to feed; default: the model's only float input"),
+    output: tensorName
+      .optional()
+      .describe(
+        'The graph output read as class scores; default: the first float output of shape [batch, classes]',
+      ),
+    outputKind: OutputKindV1.optional().describe(
+      'What the scores are: logits, probabilities or log-probabilities; default: detected from the values',
+    ),
+    classNames: z
+      .array(z.string().min(1))
+      .min(2, 'a classifier has at least two classes')
+      .optional()
+      .describe('Class names in score order; default: the ZipMap class labels of the model, if any'),
   })
   .strict();
 
@@ -61,7 +82,76 @@ export const NpyDatasetV1 = z
   })
   .strict();
 
-export const DatasetSpecV1 = z.discriminatedUnion('source', [BuiltinDatasetV1, CsvDatasetV1, NpyDatasetV1]);
+/**
+ * A folder of PNG/JPEG images, one subfolder per class, or a CSV manifest of `path,label` rows
+ * (paths relative to the manifest; a label is a class name or an integer class index).
+ */
+export const ImageFolderDatasetV1 = z
+  .object({
+    source: z.literal('images'),
+    path: filePath.optional().describe('Folder with one subfolder of images per class, relative to the spec'),
+    manifest: filePath.optional().describe('CSV with columns path,label, relative to the spec'),
+    /** Class order (index = position); default: sorted subfolder names, or sorted distinct manifest labels. */
+    classes: z
+      .array(z.string().min(1))
+      .min(2, 'a classifier has at least two classes')
+      .refine((classes) => new Set(classes).size === classes.length, 'class names must be distinct')
+      .optional(),
+    samples,
+  })
+  .strict()
+  .refine((spec) => (spec.path === undefined) !== (spec.manifest === undefined), {
+    message:
+      'give exactly one of path (a class-per-subfolder image folder) or manifest (a CSV of path,label)',
+    path: ['path'],
+  });
+
+export const DatasetSpecV1 = z.discriminatedUnion('source', [
+  BuiltinDatasetV1,
+  CsvDatasetV1,
+  NpyDatasetV1,
+  ImageFolderDatasetV1,
+]);
+
+const positiveSize = z.number().int().positive().max(16_384);
+const perChannel = z.array(z.number().finite()).min(1).max(4);
+
+/**
+ * How images become the model's input. Decoding, resize and center crop happen when the data is
+ * loaded, giving RGB pixels in [0, 1], NCHW: perturbations and attack epsilons act on those
+ * (ImageNet-C and RobustBench semantics). Scale, mean/std normalization, layout and dtype are
+ * folded into the model graph in front of its input, so inference, black-box queries and
+ * gradients all see one model of pixel-space inputs.
+ */
+export const PreprocessingSpecV1 = z
+  .object({
+    /** Resize so that the shorter side has this many pixels (bilinear, antialiased), keeping the aspect ratio. */
+    resize: positiveSize.optional(),
+    /** Center crop to this size, [height, width] or one number for a square. */
+    centerCrop: z.union([positiveSize, z.tuple([positiveSize, positiveSize])]).optional(),
+    /** The model input's layout. */
+    layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+    /** The model input's element type. */
+    dtype: z.enum(['float32', 'uint8']).default('float32'),
+    /** Multiplies the [0, 1] pixels before normalization: 255 for models that take [0, 255] inputs. */
+    scale: z.number().positive().finite().default(1),
+    /** Per-channel mean and std, in the scaled units: input = (pixel * scale - mean) / std. */
+    mean: perChannel.optional(),
+    std: z.array(z.number().positive().finite()).min(1).max(4).optional(),
+  })
+  .strict()
+  .refine((spec) => (spec.mean === undefined) === (spec.std === undefined), {
+    message: 'give mean and std together',
+    path: ['std'],
+  })
+  .refine((spec) => spec.mean === undefined || spec.mean.length === spec.std?.length, {
+    message: 'mean and std need one value per channel each',
+    path: ['std'],
+  })
+  .refine((spec) => spec.dtype === 'float32' || spec.mean === undefined, {
+    message: 'a uint8 model input cannot carry mean/std normalization; normalization needs float32',
+    path: ['dtype'],
+  });
 
 export const moduleVersion = z
   .string()
@@ -202,6 +292,8 @@ export const benchmarkFieldsV1 = {
       });
     }),
   dataset: DatasetSpecV1,
+  /** Image preprocessing (optional, no default: leaving it out keeps the spec hash of older specs). */
+  preprocessing: PreprocessingSpecV1.optional(),
   clean: z.boolean().default(true).describe('Evaluate each model on unperturbed inputs too'),
   /** User perturbation modules, loaded besides the built-ins. */
   modules: z.array(UserModuleSpecV1).default([]),
@@ -267,6 +359,9 @@ export const BenchmarkSpecV1 = withBenchmarkChecks(
 export type BenchmarkSpecV1 = z.infer<typeof BenchmarkSpecV1>;
 export type ModelSpecV1 = z.infer<typeof ModelSpecV1>;
 export type DatasetSpecV1 = z.infer<typeof DatasetSpecV1>;
+export type ImageFolderDatasetV1 = z.infer<typeof ImageFolderDatasetV1>;
+export type PreprocessingSpecV1 = z.infer<typeof PreprocessingSpecV1>;
+export type OutputKindV1 = z.infer<typeof OutputKindV1>;
 export type PerturbationSpecV1 = z.infer<typeof PerturbationSpecV1>;
 export type ExecutionSpecV1 = z.infer<typeof ExecutionSpecV1>;
 export type StatisticsSpecV1 = z.infer<typeof StatisticsSpecV1>;

@@ -326,6 +326,9 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
       };
       break;
     }
+    case 'images':
+      // Helper H4 replaces this with the image-folder loader (core/data/image-folder.ts).
+      throw new TempestInputError('dataset.source "images" is not implemented yet', 'UnsupportedDataset');
   }
   validateLabeledData(data, 'dataset');
   return { data, lineage, features, groups };
