@@ -1,25 +1,29 @@
 /**
  * Corruption throughput: images per second for every built-in image corruption, severities 1-5,
- * on 28x28 gray MNIST digits and on 224x224 RGB images; and, when the reference Python package
- * (imagecorruptions 1.1.2) is available, the same uint8 images through it in the same run, with
- * the ratio. Target: Tempest not slower overall (total time over all corruptions).
+ * on 224x224 RGB images (and optionally 28x28 gray MNIST digits), against the reference Python
+ * package imagecorruptions 1.1.2 on the same uint8 images. The reference runs as one long-lived
+ * process (bench/imagecorruptions_reference.py) that the bench asks for one corruption at a time,
+ * so the two sides alternate per corruption (Tempest then reference, then the other way round in
+ * the next repeat) and meet the same machine load; both run on one thread. Each repeat gives a
+ * ratio reference seconds / Tempest seconds per corruption (> 1: Tempest is faster); the table
+ * shows the median over repeats and its spread. Target: ratio >= 1 for every corruption.
  *
- *   npm run build && node dist/bench/corruptions.js [--gray N] [--rgb N]
+ *   npm run build && node dist/bench/corruptions.js [--rgb N] [--gray N] [--repeats R] [--only a,b] [--skip a,b]
  * The reference: bench/setup-imagecorruptions.sh (or TEMPEST_IMAGECORRUPTIONS_PYTHON=/path/to/python).
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
 import { loadMnist } from '../core/data/mnist';
 import { encodeNpy } from '../core/data/npy';
 import { packageRoot } from '../core/package-root';
-import type { PerturbationContext } from '../core/perturb/module';
+import type { PerturbationContext, PerturbationModule } from '../core/perturb/module';
 import { BUILTIN_PERTURBATIONS } from '../core/perturb/registry';
 import { deriveKey, sampleStream } from '../core/rng/keyed';
-import { makeTensor, type Tensor } from '../core/tensor/tensor';
+import { makeTensor, sliceSamples, type Tensor } from '../core/tensor/tensor';
 
 function numericArg(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -72,93 +76,181 @@ function context(): PerturbationContext {
   };
 }
 
-function timeTempest(images: Tensor): Map<string, number> {
-  const seconds = new Map<string, number>();
-  for (const module of BUILTIN_PERTURBATIONS.filter((candidate) => candidate.inputKind === 'image')) {
-    const started = performance.now();
-    for (let severity = 1; severity <= 5; severity++)
-      module.apply(images, module.severityParams!(severity), context());
-    seconds.set(module.name, (performance.now() - started) / 1000);
-  }
-  return seconds;
+/** Seconds Tempest takes for all images at severities 1-5. */
+function timeTempest(module: PerturbationModule, images: Tensor): number {
+  const started = performance.now();
+  for (let severity = 1; severity <= 5; severity++)
+    module.apply(images, module.severityParams!(severity), context());
+  return (performance.now() - started) / 1000;
 }
 
-type ReferenceTimes = Record<string, Record<'gray' | 'rgb', number | string>>;
+type ImageSet = 'gray' | 'rgb';
 
-async function timeReference(gray: Uint8Array, grayCount: number, rgb: Uint8Array, rgbCount: number) {
+/** The long-lived reference process: one request line in, one JSON answer line out. */
+class Reference {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly versions: Record<string, string>,
+  ) {}
+
+  static async start(python: string, grayPath: string, rgbPath: string): Promise<Reference> {
+    const script = join(packageRoot(), 'bench', 'imagecorruptions_reference.py');
+    const child = spawn(python, [script, grayPath, rgbPath], {
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    });
+    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) throw new Error(`the reference (${python} ${script}) exited before it was ready`);
+    const ready = JSON.parse(first.value) as { versions: Record<string, string> };
+    return new Reference(child, lines, ready.versions);
+  }
+
+  async time(name: string, set: ImageSet): Promise<number | string> {
+    this.child.stdin.write(`${name} ${set}\n`);
+    const line = await this.lines.next();
+    if (line.done) throw new Error('the reference exited mid-run');
+    const answer = JSON.parse(line.value) as { seconds?: number; error?: string };
+    return answer.seconds ?? `error: ${answer.error}`;
+  }
+
+  close(): void {
+    this.child.stdin.end('\n');
+  }
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+interface Measurement {
+  tempest: number[];
+  reference: (number | string)[];
+}
+
+async function main(): Promise<void> {
+  const grayCount = numericArg('--gray', 0);
+  const rgbCount = numericArg('--rgb', 10);
+  const repeats = numericArg('--repeats', 3);
+  const only = process.argv.includes('--only')
+    ? process.argv[process.argv.indexOf('--only') + 1].split(',')
+    : undefined;
+  const skip = process.argv.includes('--skip')
+    ? process.argv[process.argv.indexOf('--skip') + 1].split(',')
+    : [];
+  const modules = BUILTIN_PERTURBATIONS.filter(
+    (candidate) =>
+      candidate.inputKind === 'image' &&
+      (!only || only.includes(candidate.name)) &&
+      !skip.includes(candidate.name),
+  );
+  const gray = Uint8Array.from(grayCount > 0 ? loadMnist('test', grayCount).inputs.data : [], (value) =>
+    Math.round(value * 255),
+  );
+  const rgb = rgbImages(rgbCount);
+  const sets: { set: ImageSet; count: number; tensor: Tensor }[] = [
+    { set: 'rgb' as const, count: rgbCount, tensor: toTensor(rgb, rgbCount, 224, 224, 3) },
+    { set: 'gray' as const, count: grayCount, tensor: toTensor(gray, grayCount, 28, 28, 1) },
+  ].filter((entry) => entry.count > 0);
+
   const python =
     process.env.TEMPEST_IMAGECORRUPTIONS_PYTHON ??
     join(packageRoot(), '.tempest', 'bench-venv', 'bin', 'python');
-  if (!existsSync(python)) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'tempest-corruption-bench-'));
+  let reference: Reference | undefined;
   try {
-    await writeFile(join(dir, 'gray.npy'), encodeNpy('|u1', [grayCount, 28, 28], gray));
-    await writeFile(join(dir, 'rgb.npy'), encodeNpy('|u1', [rgbCount, 224, 224, 3], rgb));
-    const { stdout } = await promisify(execFile)(
-      python,
-      [
-        join(packageRoot(), 'bench', 'imagecorruptions_reference.py'),
-        join(dir, 'gray.npy'),
-        join(dir, 'rgb.npy'),
-      ],
-      { maxBuffer: 16 * 1024 * 1024, timeout: 60 * 60_000 },
+    if (existsSync(python)) {
+      await writeFile(join(dir, 'gray.npy'), encodeNpy('|u1', [grayCount, 28, 28], gray));
+      await writeFile(join(dir, 'rgb.npy'), encodeNpy('|u1', [rgbCount, 224, 224, 3], rgb));
+      reference = await Reference.start(python, join(dir, 'gray.npy'), join(dir, 'rgb.npy'));
+    }
+    console.log(
+      `corruption throughput, images/s over severities 1-5: ${sets.map((s) => `${s.count} ${s.set === 'rgb' ? 'RGB 224x224' : 'gray 28x28'}`).join(', ')}; ` +
+        `${repeats} repeats, Tempest and reference alternating per corruption, one thread each`,
     );
-    return JSON.parse(stdout) as ReferenceTimes;
+    console.log(
+      reference
+        ? `reference: ${Object.entries(reference.versions)
+            .map(([name, version]) => `${name} ${version}`)
+            .join(', ')}`
+        : 'reference not installed (bench/setup-imagecorruptions.sh or TEMPEST_IMAGECORRUPTIONS_PYTHON): Tempest only',
+    );
+    // Warm Tempest's JIT on one image per module first: a real cell runs far more images than this.
+    for (const module of modules)
+      for (const { tensor } of sets) timeTempest(module, sliceSamples(tensor, 0, 1));
+    const results = new Map<string, Measurement>();
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      for (const module of modules) {
+        for (const { set, tensor } of sets) {
+          const key = `${module.name} ${set}`;
+          const entry = results.get(key) ?? { tempest: [], reference: [] };
+          results.set(key, entry);
+          // Alternate who goes first so neither side always meets a warmer cache or a busier machine.
+          if (repeat % 2 === 0) entry.tempest.push(timeTempest(module, tensor));
+          if (reference) entry.reference.push(await reference.time(module.name, set));
+          if (repeat % 2 === 1) entry.tempest.push(timeTempest(module, tensor));
+        }
+      }
+    }
+    report(results, modules, sets, reference !== undefined);
   } finally {
+    reference?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function main(): Promise<void> {
-  const grayCount = numericArg('--gray', 100);
-  const rgbCount = numericArg('--rgb', 10);
-  const digits = loadMnist('test', grayCount).inputs;
-  const gray = Uint8Array.from(digits.data, (value) => Math.round(value * 255));
-  const rgb = rgbImages(rgbCount);
-  const tempestGray = timeTempest(toTensor(gray, grayCount, 28, 28, 1));
-  const tempestRgb = timeTempest(toTensor(rgb, rgbCount, 224, 224, 3));
-  const reference = await timeReference(gray, grayCount, rgb, rgbCount);
-
+function report(
+  results: Map<string, Measurement>,
+  modules: readonly PerturbationModule[],
+  sets: readonly { set: ImageSet; count: number }[],
+  withReference: boolean,
+): void {
   const rate = (count: number, seconds: number) => (count * 5) / seconds;
-  console.log(
-    `corruption throughput, images/s over severities 1-5: ${grayCount} gray 28x28 digits, ${rgbCount} RGB 224x224`,
-  );
-  console.log(
-    reference
-      ? 'module              | gray: tempest  reference  ratio | rgb: tempest  reference  ratio'
-      : 'module              | gray: tempest | rgb: tempest   (reference not installed: bench/setup-imagecorruptions.sh)',
-  );
-  const totals = { tempest: { gray: 0, rgb: 0 }, reference: { gray: 0, rgb: 0 } };
-  for (const [name, graySeconds] of tempestGray) {
-    const rgbSeconds = tempestRgb.get(name)!;
-    const cells = [`${name.padEnd(19)} | ${rate(grayCount, graySeconds).toFixed(0).padStart(13)}`];
-    const referenceFor = reference?.[name];
-    if (referenceFor) {
-      const column = (label: 'gray' | 'rgb', count: number, ours: number) => {
-        const theirs = referenceFor[label];
-        if (typeof theirs !== 'number') return `${'failed'.padStart(10)} ${'–'.padStart(6)}`;
-        totals.reference[label] += theirs;
-        totals.tempest[label] += ours;
-        return `${rate(count, theirs).toFixed(0).padStart(10)} ${(theirs / ours).toFixed(2).padStart(6)}`;
-      };
-      cells[0] += ` ${column('gray', grayCount, graySeconds)}`;
-      cells.push(
-        `${rate(rgbCount, rgbSeconds).toFixed(0).padStart(12)} ${column('rgb', rgbCount, rgbSeconds)}`,
-      );
-    } else {
-      cells.push(rate(rgbCount, rgbSeconds).toFixed(1).padStart(12));
-    }
-    console.log(cells.join(' |'));
-  }
-  if (reference) {
-    const failed = Object.entries(reference).filter(
-      ([, times]) => typeof times.gray !== 'number' || typeof times.rgb !== 'number',
-    );
-    for (const [name, times] of failed)
-      console.log(`reference failed on ${name}: ${String(times.gray)} / ${String(times.rgb)}`);
+  for (const { set, count } of sets) {
+    console.log(`\n${set === 'rgb' ? 'RGB 224x224' : 'gray 28x28'} (${count} images)`);
     console.log(
-      `overall (total time where both ran; ratio = reference / tempest, > 1 means Tempest is faster): ` +
-        `gray ${(totals.reference.gray / totals.tempest.gray).toFixed(2)}, rgb ${(totals.reference.rgb / totals.tempest.rgb).toFixed(2)}`,
+      withReference
+        ? 'corruption        | tempest img/s | reference img/s | ratio (median) | ratio spread'
+        : 'corruption        | tempest img/s',
+    );
+    const below: string[] = [];
+    const failed: string[] = [];
+    let tempestTotal = 0;
+    let referenceTotal = 0;
+    for (const module of modules) {
+      const { tempest, reference } = results.get(`${module.name} ${set}`)!;
+      const cells = [module.name.padEnd(17), rate(count, median(tempest)).toFixed(1).padStart(13)];
+      const error = reference.find((value) => typeof value === 'string');
+      if (withReference && error !== undefined) {
+        failed.push(`${module.name}: ${error}`);
+        cells.push('failed'.padStart(15));
+      } else if (withReference) {
+        const theirs = reference as number[];
+        const ratios = theirs.map((seconds, index) => seconds / tempest[index]);
+        const ratio = median(ratios);
+        tempestTotal += median(tempest);
+        referenceTotal += median(theirs);
+        if (ratio < 1) below.push(`${module.name} ${ratio.toFixed(2)}x`);
+        cells.push(
+          rate(count, median(theirs)).toFixed(1).padStart(15),
+          `${ratio.toFixed(2)}${ratio < 1 ? ' <1x' : ''}`.padStart(14),
+          `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`.padStart(12),
+        );
+      }
+      console.log(cells.join(' | '));
+    }
+    if (!withReference) continue;
+    for (const line of failed) console.log(`reference failed on ${line}`);
+    console.log(
+      `overall (sum of median times where both ran): ratio ${(referenceTotal / tempestTotal).toFixed(2)}`,
+    );
+    console.log(
+      below.length === 0
+        ? `every corruption at least 1x the reference on ${set}`
+        : `BELOW 1x on ${set}: ${below.join(', ')}`,
     );
   }
 }
