@@ -5,7 +5,7 @@ import type { AttackLoss } from '../types';
 import { GraphEmitter } from './emitter';
 import { GradientModelError, UnsupportedOpError } from './errors';
 import { decodeForwardGraph, GRADIENT_MIN_OPSET, type ForwardGraph } from './forward';
-import type { ForwardNode } from './graph';
+import { ForwardNode } from './graph';
 import { emitLossHead } from './loss-head';
 import { GRADIENT_RULES, NON_DIFFERENTIABLE_OPS, type GradientRule } from './ops';
 import type { BackwardContext } from './ops/rule';
@@ -28,6 +28,22 @@ export const GRADIENT_BUILDER_VERSION = 'onnx-gradient/1';
 
 const DataType = onnx.TensorProto.DataType;
 
+/** What the model's output is: logits (the default), probabilities or log-probabilities. */
+export type ScoreKind = 'logits' | 'probabilities' | 'log-probabilities';
+
+export interface GradientModelOptions {
+  /**
+   * What the selected output holds. The losses act on logits z (softmax(z) = the probabilities):
+   * log-probabilities are such logits as they are; probabilities get a Log first (floored at the
+   * smallest normal float32, so an underflowed 0 gives a finite loss with zero gradient there).
+   * The gradient model's `logits` output is then those log-probabilities.
+   */
+  readonly scores?: ScoreKind;
+}
+
+/** Below this a probability is treated as this (float32's smallest normal number). */
+export const PROBABILITY_FLOOR = 1.1754943508222875e-38;
+
 /**
  * Build the gradient model of a classifier: the forward graph plus the loss head and a reverse-mode
  * backward pass, all standard ai.onnx ops that onnxruntime's CPU provider runs. Inputs: the
@@ -35,13 +51,20 @@ const DataType = onnx.TensorProto.DataType;
  * `loss` [N], `gradient` (d loss_i / d input_i, the input's shape) and `logits`. Samples are
  * independent, so the gradient of the summed loss is every sample's own gradient.
  *
- * Deterministic: the same model bytes and loss always give the same output bytes.
+ * Deterministic: the same model bytes, loss and options always give the same output bytes.
  */
-export function buildGradientModel(modelBytes: Uint8Array, loss: AttackLoss): Uint8Array {
-  const forward = decodeForwardGraph(modelBytes);
-  reserveOutputNames(forward);
-  const opset = Math.max(forward.opset, GRADIENT_MIN_OPSET);
-  const emit = new GraphEmitter(allNames(forward), opset);
+export function buildGradientModel(
+  modelBytes: Uint8Array,
+  loss: AttackLoss,
+  options: GradientModelOptions = {},
+): Uint8Array {
+  const decoded = decodeForwardGraph(modelBytes);
+  const scores = options.scores ?? 'logits';
+  // With probabilities, `logits` becomes a new tensor (their log): the forward one must not keep the name.
+  reserveOutputNames(decoded, scores !== 'probabilities');
+  const opset = Math.max(decoded.opset, GRADIENT_MIN_OPSET);
+  const emit = new GraphEmitter(allNames(decoded), opset);
+  const forward = scores === 'probabilities' ? withLogOfProbabilities(decoded, emit) : decoded;
   const requiresGradient = tensorsRequiringGradient(forward);
   if (!requiresGradient.has(forward.logits.name)) {
     throw new GradientModelError(`the logits '${forward.logits.name}' do not depend on the input`);
@@ -104,7 +127,9 @@ function tensorsRequiringGradient(forward: ForwardGraph): Set<string> {
       continue;
     const rule = ruleFor(node);
     if (differentiableInputs(rule, node).some((index) => requires.has(node.input(index)))) {
-      requires.add(node.outputs[0]);
+      for (const output of rule.multipleOutputs ? node.outputs.filter(Boolean) : [node.outputs[0]]) {
+        requires.add(output);
+      }
     }
   }
   return requires;
@@ -139,9 +164,17 @@ function emitBackward(
   };
   for (const node of [...forward.nodes].reverse()) {
     if (NON_DIFFERENTIABLE_OPS.has(node.opType) || !requiresGradient.has(node.outputs[0])) continue;
-    const outputGradient = gradientOf(node.outputs[0]);
-    if (!outputGradient) continue;
     const rule = ruleFor(node);
+    // Each output's summed gradient, computed (emitted) at most once.
+    const outputGradients = new Map<number, string | undefined>();
+    const outputGradient = (index: number) => {
+      if (!outputGradients.has(index)) outputGradients.set(index, gradientOf(node.outputs[index] ?? ''));
+      return outputGradients.get(index);
+    };
+    const firstGradient = outputGradient(0);
+    if (!firstGradient && !(rule.multipleOutputs && node.outputs.some((_, index) => outputGradient(index)))) {
+      continue;
+    }
     const differentiable = new Set(differentiableInputs(rule, node));
     const context: BackwardContext = {
       emit,
@@ -154,8 +187,9 @@ function emitBackward(
         if (!outputs[index]) outputs[index] = emit.fresh(`${node.opType}.output${index}`);
         return outputs[index];
       },
+      outputGradient,
     };
-    rule.backward(context, outputGradient).forEach((gradient, index) => {
+    rule.backward(context, firstGradient ?? '').forEach((gradient, index) => {
       if (gradient === undefined || !context.needs(index)) return;
       const name = node.input(index);
       contributions.set(name, [...(contributions.get(name) ?? []), gradient]);
@@ -167,14 +201,40 @@ function emitBackward(
 }
 
 /**
+ * The forward graph with Log(max(p, floor)) after its probabilities p (as a Clip, whose gradient
+ * rule passes dy where p >= floor): the losses then act on log-probabilities.
+ */
+function withLogOfProbabilities(forward: ForwardGraph, emit: GraphEmitter): ForwardGraph {
+  const probabilities = forward.logits.name;
+  const floored = emit.fresh('probabilities.floored');
+  const logs = emit.fresh('log-probabilities');
+  const clip = new ForwardNode(
+    {
+      opType: 'Clip',
+      name: floored,
+      input: [probabilities, emit.floatScalar(PROBABILITY_FLOOR)],
+      output: [floored],
+    },
+    forward.graph.node.length,
+  );
+  const log = new ForwardNode(
+    { opType: 'Log', name: logs, input: [floored], output: [logs] },
+    forward.graph.node.length + 1,
+  );
+  for (const node of [clip, log]) forward.shapes.infer(node);
+  return { ...forward, nodes: [...forward.nodes, clip, log], logits: { ...forward.logits, name: logs } };
+}
+
+/**
  * The gradient model's interface names must not collide with the forward graph's tensors: rename
  * any forward tensor called like them (except logits that are already called `logits`).
  */
-function reserveOutputNames(forward: ForwardGraph): void {
+function reserveOutputNames(forward: ForwardGraph, logitsMayKeepName: boolean): void {
   const names = GRADIENT_MODEL_NAMES;
   const taken = allNames(forward);
   for (const reserved of [names.labels, names.targets, names.loss, names.gradient, names.logits]) {
-    if (!taken.has(reserved) || (reserved === names.logits && forward.logits.name === names.logits)) continue;
+    const keep = logitsMayKeepName && reserved === names.logits && forward.logits.name === names.logits;
+    if (!taken.has(reserved) || keep) continue;
     let renamed = `${reserved}/forward`;
     while (taken.has(renamed)) renamed += "'";
     renameTensor(forward, reserved, renamed);

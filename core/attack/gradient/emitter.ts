@@ -123,6 +123,14 @@ export class GraphEmitter {
       : this.op('ReduceMax', [x], { ...keep, axes: { ints: axes } });
   }
 
+  /** ReduceMean, likewise: axes an attribute until opset 18, an input since. */
+  reduceMean(x: string, axes: readonly number[], keepdims: boolean): string {
+    const keep = { keepdims: { int: keepdims ? 1 : 0 } };
+    return this.opset >= 18
+      ? this.op('ReduceMean', [x, this.int64s(axes)], keep)
+      : this.op('ReduceMean', [x], { ...keep, axes: { ints: axes } });
+  }
+
   unsqueeze(x: string, axes: readonly number[]): string {
     return this.op('Unsqueeze', [x, this.int64s(axes)]);
   }

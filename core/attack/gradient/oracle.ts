@@ -3,7 +3,7 @@ import { TempestInputError } from '../../errors';
 import { elementCount, sampleSize, type Tensor } from '../../tensor/tensor';
 import { isTargeted } from '../losses';
 import type { AttackLoss, LossAndGradient, ModelOracle } from '../types';
-import { buildGradientModel, GRADIENT_MODEL_NAMES } from './builder';
+import { buildGradientModel, GRADIENT_MODEL_NAMES, PROBABILITY_FLOOR, type ScoreKind } from './builder';
 import { UnsupportedOpError } from './errors';
 
 export interface OnnxOracleSettings {
@@ -11,6 +11,11 @@ export interface OnnxOracleSettings {
   readonly interOpThreads: number;
   /** Shape of one sample; defaults to the model's input dims (required when they are symbolic). */
   readonly sampleDims?: readonly number[];
+  /**
+   * What the model's output is (default logits). For probabilities both `logits()` and the
+   * gradient model give log-probabilities (floored like the gradient model), what the losses act on.
+   */
+  readonly scores?: ScoreKind;
 }
 
 export interface OnnxModelOracle extends ModelOracle {
@@ -86,7 +91,7 @@ export async function createOnnxModelOracle(
   const gradientModel = (loss: AttackLoss): Uint8Array => {
     let bytes = builtModels.get(loss);
     if (!bytes) {
-      bytes = buildGradientModel(modelBytes, loss);
+      bytes = buildGradientModel(modelBytes, loss, settings.scores ? { scores: settings.scores } : {});
       builtModels.set(loss, bytes);
     }
     return bytes;
@@ -148,7 +153,11 @@ export async function createOnnxModelOracle(
   return {
     sampleDims,
     classes,
-    logits: async (batch) => (await runLogits(batch)).values,
+    logits: async (batch) => {
+      const { values } = await runLogits(batch);
+      if (settings.scores !== 'probabilities') return values;
+      return values.map((p) => Math.log(Math.max(p, PROBABILITY_FLOOR)));
+    },
     ...(gradientUnavailable ? { gradientUnavailable } : { lossAndGradient }),
     gradientModel,
     async release() {
