@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Options as CsvOptions } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { DatasetSpecV1 } from '../../spec';
+import type { DatasetSpecV1, PreprocessingSpecV1 } from '../../spec';
 import { TempestInputError } from '../errors';
 import { makeTensor, sampleSize, type LabeledData } from '../tensor/tensor';
+import { loadImageFolder } from './image-folder';
 import { loadMnist, MNIST_SPLIT_VERSION } from './mnist';
 import { decodeNpy } from './npy';
 
@@ -36,6 +37,8 @@ export interface LoadedDataset {
   readonly groups?: SampleGroups;
   /** For tabular data ([N, F] inputs): what each feature is. Absent for images. */
   readonly features?: readonly FeatureInfo[];
+  /** Class names by label index, where the data names its classes (image folders). */
+  readonly classes?: readonly string[];
 }
 
 /**
@@ -234,7 +237,22 @@ function toIntegers(values: ArrayLike<number>, where: string, what = 'label'): I
 }
 
 /** Load, select and validate the dataset a spec names. Paths are relative to `baseDir` (the spec's folder). */
-export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise<LoadedDataset> {
+export async function loadDataset(
+  spec: DatasetSpecV1,
+  baseDir: string,
+  preprocessing?: PreprocessingSpecV1,
+): Promise<LoadedDataset> {
+  if (
+    spec.source !== 'images' &&
+    (preprocessing?.resize !== undefined || preprocessing?.centerCrop !== undefined)
+  ) {
+    throw new TempestInputError(
+      `preprocessing.resize and preprocessing.centerCrop apply to image folders (dataset.source: images), not to ${spec.source} data; ` +
+        'give the data at the model size, or remove them',
+      'PreprocessingNotApplicable',
+    );
+  }
+  let classes: readonly string[] | undefined;
   let data: LabeledData;
   let lineage: DatasetLineage;
   let features: FeatureInfo[] | undefined;
@@ -326,12 +344,26 @@ export async function loadDataset(spec: DatasetSpecV1, baseDir: string): Promise
       };
       break;
     }
-    case 'images':
-      // Helper H4 replaces this with the image-folder loader (core/data/image-folder.ts).
-      throw new TempestInputError('dataset.source "images" is not implemented yet', 'UnsupportedDataset');
+    case 'images': {
+      const folder = await loadImageFolder(spec, baseDir, preprocessing);
+      data = folder.data;
+      classes = folder.classes;
+      lineage = {
+        source: 'images',
+        description: `Image folder: ${folder.files.length} images of ${folder.classes.length} classes (${folder.classes.join(', ')}); ${folder.decoding}`,
+        files: [
+          { role: spec.manifest === undefined ? 'folder' : 'manifest', path: spec.manifest ?? spec.path! },
+        ],
+        selection:
+          spec.manifest === undefined
+            ? `first ${data.labels.length} in class-interleaved order (file list sha256 ${folder.fileListSha256})`
+            : `first ${data.labels.length} manifest rows (file list sha256 ${folder.fileListSha256})`,
+      };
+      break;
+    }
   }
   validateLabeledData(data, 'dataset');
-  return { data, lineage, features, groups };
+  return { data, lineage, features, groups, classes };
 }
 
 function decodeNpyOrThrow(bytes: Uint8Array, path: string, field: string) {
