@@ -57,6 +57,13 @@ export class CaseBuilder {
     return name;
   }
 
+  /** An int64 tensor of any dims (e.g. [] for a scalar index, [2, 2] for Gather indices). */
+  intTensor(dims: readonly number[], values: readonly number[]): string {
+    const name = `i${this.counter++}`;
+    this.initializers.push({ name, dims, data: BigInt64Array.from(values, BigInt) });
+    return name;
+  }
+
   ints(values: readonly number[]): string {
     const name = `i${this.counter++}`;
     this.initializers.push({ name, dims: [values.length], data: BigInt64Array.from(values, BigInt) });
@@ -75,6 +82,16 @@ export class CaseBuilder {
     attributes: Record<string, AttributeValue> = {},
     outputs = 1,
   ): string {
+    return this.opOutputs(opType, inputs, attributes, outputs)[0];
+  }
+
+  /** Like op, returning every output's name (Split). */
+  opOutputs(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, AttributeValue> = {},
+    outputs = 1,
+  ): string[] {
     const names = Array.from(
       { length: outputs },
       (_, index) => `t${this.counter++}${index ? `_${index}` : ''}`,
@@ -86,7 +103,7 @@ export class CaseBuilder {
       attributes,
       name: `${opType.toLowerCase()}${this.counter}`,
     });
-    return names[0];
+    return names;
   }
 
   /** Flatten [N, ...] to [N, features] and a Gemm to the logits; returns the model bytes. */
@@ -121,6 +138,8 @@ interface CaseSpec {
   readonly build: (model: CaseBuilder) => [string, number];
   readonly kinked?: boolean;
   readonly distinctInputs?: boolean;
+  /** The model's opset (default DEFAULT_OPSET, 13): LayerNormalization needs 17, Gelu 20. */
+  readonly opset?: number;
 }
 
 function opCase(name: string, spec: CaseSpec): OpCase {
@@ -130,7 +149,7 @@ function opCase(name: string, spec: CaseSpec): OpCase {
     name,
     sampleDims: spec.sampleDims,
     concreteDims: spec.concreteDims,
-    bytes: model.finish(output, features, spec.sampleDims),
+    bytes: model.finish(output, features, spec.sampleDims, spec.opset),
     step: spec.kinked ? 2 ** -10 : 2 ** -7,
     distinctInputs: spec.distinctInputs,
   };
@@ -458,4 +477,148 @@ export const OP_CASES: readonly OpCase[] = [
       return [m.op('Concat', [a, b, c, m.op('Add', [X, X])], { axis: { int: 1 } }), 18];
     },
   }),
+  ...torchExportOpCases(),
 ];
+
+/** Cases for the ops of torch.onnx exports (HardSwish ... Split), one per rule and form. */
+function torchExportOpCases(): OpCase[] {
+  /** A "to the end" bound as exporters write into Slice (int64 max; 2^53 - 1 is also past any end). */
+  const TO_END = Number.MAX_SAFE_INTEGER;
+  /** [N, 8] hidden units spread over about [-4, 4], where the hard activations have all their pieces. */
+  const wide = (m: CaseBuilder) => m.op('Gemm', [X, m.weight([6, 8], 1.5), m.weight([8])]);
+  /** Strictly positive hidden units in [0.5, 1.5], for Sqrt, Log, Reciprocal and fractional Pow. */
+  const positive = (m: CaseBuilder) =>
+    m.op('Add', [m.op('Sigmoid', [m.op('Gemm', [X, m.weight([6, 8]), m.weight([8])])]), m.scalar(0.5)]);
+  /** [N, 3, 4] from the input [N, 12] by a Gemm (so every entry depends on every input). */
+  const cube = (m: CaseBuilder) =>
+    m.op('Reshape', [m.op('MatMul', [X, m.weight([12, 12])]), m.ints([-1, 3, 4])]);
+  const unary = (name: string, build: (m: CaseBuilder) => string, extra: Partial<CaseSpec> = {}) =>
+    opCase(name, { sampleDims: [6], build: (m) => [build(m), 8], ...extra });
+  return [
+    unary(
+      'hardsigmoid',
+      (m) => m.op('HardSigmoid', [wide(m)], { alpha: { float: 0.3 }, beta: { float: 0.4 } }),
+      {
+        kinked: true,
+      },
+    ),
+    unary('hardswish', (m) => m.op('HardSwish', [wide(m)]), { kinked: true, opset: 14 }),
+    unary('erf', (m) => m.op('Erf', [wide(m)])),
+    unary('gelu-exact', (m) => m.op('Gelu', [wide(m)]), { opset: 20 }),
+    unary('gelu-tanh', (m) => m.op('Gelu', [wide(m)], { approximate: { string: 'tanh' } }), { opset: 20 }),
+    unary('exp', (m) => m.op('Exp', [m.op('Gemm', [X, m.weight([6, 8]), m.weight([8])])])),
+    unary('neg', (m) => m.op('Neg', [wide(m)])),
+    unary('abs', (m) => m.op('Abs', [wide(m)]), { kinked: true }),
+    unary('sqrt', (m) => m.op('Sqrt', [positive(m)])),
+    unary('log', (m) => m.op('Log', [positive(m)])),
+    unary('reciprocal', (m) => m.op('Reciprocal', [positive(m)])),
+    unary('pow-square', (m) => m.op('Pow', [wide(m), m.scalar(2)])),
+    unary('pow-half-per-column', (m) => m.op('Pow', [positive(m), m.positive([8], 0.3, 2.5)])),
+    unary('pow-int64-cube', (m) => m.op('Pow', [wide(m), m.intTensor([], [3])])),
+    unary('cast-float', (m) => m.op('Cast', [wide(m)], { to: { int: 1 } })),
+    unary('where-constant-condition', (m) => {
+      const condition = m.op('Equal', [m.ints([0, 1, 0, 0, 1, 1, 0, 1]), m.intTensor([], [1])]);
+      return m.op('Where', [condition, wide(m), m.op('Tanh', [wide(m)])]);
+    }),
+    opCase('layernormalization-last-axis', {
+      sampleDims: [12],
+      opset: 17,
+      build: (m) => [
+        m.op('LayerNormalization', [cube(m), m.weight([4], 1.5), m.weight([4])], {
+          epsilon: { float: 1e-3 },
+        }),
+        12,
+      ],
+    }),
+    opCase('layernormalization-axis-1-no-bias', {
+      sampleDims: [12],
+      opset: 17,
+      build: (m) => [m.op('LayerNormalization', [cube(m), m.weight([3, 4], 1.5)], { axis: { int: 1 } }), 12],
+    }),
+    opCase('reducemean-axes-attribute', {
+      sampleDims: [12],
+      build: (m) => [m.op('ReduceMean', [cube(m)], { axes: ints(1), keepdims: { int: 0 } }), 4],
+    }),
+    opCase('reducemean-axes-input-opset18', {
+      sampleDims: [12],
+      opset: 18,
+      build: (m) => [m.op('ReduceMean', [cube(m), m.ints([-1, -2])]), 1],
+    }),
+    opCase('reducemean-negative-axis-keepdims', {
+      sampleDims: [12],
+      build: (m) => [m.op('ReduceMean', [cube(m)], { axes: ints(-1) }), 3],
+    }),
+    opCase('reducesum-axes-input', {
+      sampleDims: [12],
+      build: (m) => [m.op('ReduceSum', [cube(m), m.ints([2])], { keepdims: { int: 0 } }), 3],
+    }),
+    opCase('reducesum-noop-empty-axes', {
+      sampleDims: [12],
+      build: (m) => [m.op('ReduceSum', [cube(m)], { noop_with_empty_axes: { int: 1 } }), 12],
+    }),
+    opCase('gather-2d-indices-repeated-negative', {
+      sampleDims: [12],
+      build: (m) => [m.op('Gather', [cube(m), m.intTensor([2, 2], [0, 2, 2, -1])], { axis: { int: 1 } }), 16],
+    }),
+    opCase('gather-scalar-index-last-axis', {
+      sampleDims: [12],
+      build: (m) => [m.op('Gather', [cube(m), m.intTensor([], [-2])], { axis: { int: 2 } }), 3],
+    }),
+    opCase('gather-class-token', {
+      // ViT's x[:, 0]: a scalar index along the token axis.
+      sampleDims: [12],
+      build: (m) => [m.op('Gather', [cube(m), m.intTensor([], [0])], { axis: { int: 1 } }), 4],
+    }),
+    opCase('slice-two-axes-negative-start-to-end', {
+      sampleDims: [12],
+      build: (m) => [m.op('Slice', [cube(m), m.ints([1, -3]), m.ints([3, TO_END]), m.ints([1, 2])]), 6],
+    }),
+    opCase('slice-step-2', {
+      sampleDims: [12],
+      build: (m) => [m.op('Slice', [cube(m), m.ints([0]), m.ints([4]), m.ints([-1]), m.ints([2])]), 6],
+    }),
+    opCase('slice-reversed', {
+      sampleDims: [12],
+      build: (m) => [
+        m.op('Slice', [cube(m), m.ints([-1]), m.ints([-TO_END]), m.ints([1]), m.ints([-1])]),
+        12,
+      ],
+    }),
+    opCase('slice-out-of-range-bounds', {
+      sampleDims: [12],
+      build: (m) => [m.op('Slice', [cube(m), m.ints([-10, 1]), m.ints([10, 100]), m.ints([1, 2])]), 9],
+    }),
+    opCase('split-both-outputs', {
+      sampleDims: [12],
+      build(m) {
+        const [first, second] = m.opOutputs('Split', [cube(m), m.ints([1, 3])], { axis: { int: 2 } }, 2);
+        return [
+          m.op('Concat', [m.op('Tanh', [second]), m.op('Mul', [first, m.scalar(2)])], { axis: { int: 2 } }),
+          12,
+        ];
+      },
+    }),
+    opCase('split-second-output-only-opset18', {
+      sampleDims: [12],
+      opset: 18,
+      build(m) {
+        const pieces = m.opOutputs('Split', [cube(m)], { axis: { int: 1 }, num_outputs: { int: 3 } }, 3);
+        return [m.op('Tanh', [pieces[1]]), 4];
+      },
+    }),
+    opCase('expand', {
+      sampleDims: [12],
+      build(m) {
+        const row = m.op('Reshape', [m.op('MatMul', [X, m.weight([12, 4])]), m.ints([-1, 1, 4])]);
+        return [m.op('Mul', [m.op('Expand', [row, m.ints([1, 3, 4])]), m.weight([3, 4])]), 12];
+      },
+    }),
+    opCase('unsqueeze-squeeze-axes-inputs', {
+      sampleDims: [12],
+      build(m) {
+        const lifted = m.op('Unsqueeze', [cube(m), m.ints([1, -1])]);
+        return [m.op('Squeeze', [m.op('Tanh', [lifted]), m.ints([1, 4])]), 12];
+      },
+    }),
+  ];
+}
