@@ -25,16 +25,12 @@ const exampleBytes = (name: string) =>
 function modelWith(opType: string, onInput: boolean): Uint8Array {
   const model = new CaseBuilder(`unsupported-${opType}`);
   const hidden = onInput ? 'input' : model.op('Gemm', ['input', model.weight([6, 6])]);
-  const output =
-    opType === 'Gather'
-      ? model.op('Gather', [hidden, model.ints([0, 2, 4])], { axis: { int: 1 } })
-      : model.op(opType, [hidden]);
-  return model.finish(output, opType === 'Gather' ? 3 : 6, [6]);
+  return model.finish(model.op(opType, [hidden]), 6, [6]);
 }
 
 describe('gradient model construction', () => {
-  it.each(['Erf', 'Gather'])('refuses %s on the input path with a clear error', async (opType) => {
-    const bytes = modelWith(opType, opType === 'Gather');
+  it.each(['Sin', 'Cos'])('refuses %s on the input path with a clear error', async (opType) => {
+    const bytes = modelWith(opType, opType === 'Cos');
     let error: unknown;
     try {
       buildGradientModel(bytes, 'ce');
