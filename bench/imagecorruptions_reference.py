@@ -6,8 +6,9 @@ Driven by bench/corruptions.ts, which interleaves it with Tempest's own timings:
 
 GRAY.npy is uint8 [N, H, W] (N may be 0), RGB.npy uint8 [N, H, W, 3]. The script prints one JSON
 line {"ready": true, "versions": {...}}, then answers each request line read from stdin,
-"<corruption> <gray|rgb>", with one JSON line: {"seconds": s} for all images of that set at
-severities 1-5, or {"error": "..."} when the reference raised. An empty line or EOF ends it.
+"<corruption> <gray|rgb>", with one JSON line: {"seconds": s, "cpuSeconds": c} (wall-clock and
+process CPU time) for all images of that set at severities 1-5, or {"error": "..."} when the
+reference raised. An empty line or EOF ends it.
 Gray images go in as `corrupt` passes them (stacked to three channels); the corruption functions
 are called directly because `corrupt` refuses images under 32x32 pixels.
 
@@ -68,12 +69,13 @@ def time_corruption(name, images):
     function = corruption_dict[name]
     np.random.seed(0)
     started = time.perf_counter()
+    started_cpu = time.process_time()
     for severity in range(1, 6):
         for image in images:
             if image.ndim == 2:
                 image = np.stack((image,) * 3, axis=-1)
             np.uint8(function(Image.fromarray(image), severity))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - started_cpu
 
 
 def versions():
@@ -102,7 +104,8 @@ def main():
             break
         name, label = request
         try:
-            answer = {'seconds': time_corruption(name, sets[label])}
+            seconds, cpu_seconds = time_corruption(name, sets[label])
+            answer = {'seconds': seconds, 'cpuSeconds': cpu_seconds}
         except Exception as error:  # report, do not hide: some corruptions fail on small images
             answer = {'error': f'{type(error).__name__}: {error}'}
         print(json.dumps(answer), flush=True)
