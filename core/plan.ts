@@ -5,6 +5,7 @@ import { TempestInputError } from './errors';
 import { hashOf } from './hash';
 import { BUILTIN_CATALOG, type ModuleCatalog, type UserModuleSource } from './perturb/catalog';
 import { moduleId, type PerturbationModule } from './perturb/module';
+import type { ModelIo } from './model/adapter';
 import type { RunnerSettings } from './model/runner';
 import type { ArtifactRef } from './store/types';
 import { attackConditions, type AttackTransform } from './attack/conditions';
@@ -32,9 +33,14 @@ export interface Condition {
 
 export interface PlannedModel {
   readonly id: string;
+  /** Hash of the bytes workers load: the file's, or the adapted model's (core/model/adapter.ts). */
   readonly sha256: string;
   readonly blob: ArtifactRef;
   readonly sourcePath: string;
+  /** The file's own sha256, when the adapter changed the model (then `sha256` is the adapted bytes'). */
+  readonly sourceSha256?: string;
+  /** What the adapter chose and did; present when it changed the model or the spec declares I/O. */
+  readonly io?: ModelIo;
 }
 
 export interface PlannedDataset {
@@ -236,6 +242,13 @@ export function cellKey(parts: {
   runtime: string;
   batchSize: number;
   threads: RunnerSettings;
+  /**
+   * The spec's image preprocessing and the model's declared output kind, only when given: the
+   * adapted model's hash already covers what is folded into the graph, but resize and crop act on
+   * the data, and the output kind changes attack losses. Absent, keys are the same as before.
+   */
+  preprocessing?: unknown;
+  outputKind?: string;
 }): string {
   return hashOf({ cell: 'tempest/cell/v1', ...parts });
 }
@@ -275,6 +288,8 @@ export function expandCells(
           runtime,
           batchSize: spec.execution.batchSize,
           threads,
+          ...(spec.preprocessing ? { preprocessing: spec.preprocessing } : {}),
+          ...(model.io?.outputKind ? { outputKind: model.io.outputKind } : {}),
         });
         cells.push({
           index: cells.length,

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import type { BenchmarkSpec } from '../spec';
 import { loadDataset, resolveDataPath } from './data/dataset';
 import { encodeNpy } from './data/npy';
 import { TempestInputError } from './errors';
 import { sha256Hex } from './hash';
+import { PROBABILITY_SUM_TOLERANCE } from './metrics/classification';
+import { adaptModel, type OutputKind } from './model/adapter';
 import { RUNTIME_ID, type LoadedModel, type ModelRunner } from './model/runner';
 import {
   dataIdentity,
@@ -25,12 +28,17 @@ export function threadSettingsOf(spec: BenchmarkSpec) {
   return { intraOpThreads: spec.execution.intraOpThreads, interOpThreads: spec.execution.interOpThreads };
 }
 
-/** Read, hash (checking pins), load in ORT and store every model of the spec. */
+/**
+ * Read, hash (checking pins), adapt (see core/model/adapter.ts), load in ORT and store every model
+ * of the spec. The adapted bytes are what workers load and what cell keys name; the file's own
+ * hash stays the pin and is recorded beside it.
+ */
 async function resolveModels(
   spec: BenchmarkSpec,
   baseDir: string,
   store: ArtifactStore,
   runner: ModelRunner,
+  sampleDims: readonly number[],
 ): Promise<{ models: PlannedModel[]; sessions: LoadedModel[] }> {
   const models: PlannedModel[] = [];
   const sessions: LoadedModel[] = [];
@@ -52,11 +60,87 @@ async function resolveModels(
         'ModelHashMismatch',
       );
     }
-    sessions.push(await runner.load(sha256, async () => bytes, `"${model.id}" (${path})`));
-    const blob = await store.putBlob(bytes, MEDIA_TYPES.onnx);
-    models.push({ id: model.id, sha256, blob, sourcePath: model.path });
+    const adapted = adaptModel(bytes, {
+      label: path,
+      where: `models[${index}]`,
+      spec: model,
+      preprocessing: spec.preprocessing,
+      sampleDims,
+      readExternal: (location) => readExternalData(path, location, `models[${index}]`),
+    });
+    sessions.push(await runner.load(adapted.sha256, async () => adapted.bytes, `"${model.id}" (${path})`));
+    const blob = await store.putBlob(adapted.bytes, MEDIA_TYPES.onnx);
+    const declaresIo =
+      model.input !== undefined ||
+      model.output !== undefined ||
+      model.outputKind !== undefined ||
+      model.classNames !== undefined;
+    models.push({
+      id: model.id,
+      sha256: adapted.sha256,
+      blob,
+      sourcePath: model.path,
+      // Only for adapted models or declared I/O, so that the plans of other models stay byte-identical.
+      ...(adapted.changed ? { sourceSha256: sha256 } : {}),
+      ...(adapted.changed || declaresIo ? { io: adapted.io } : {}),
+    });
   }
   return { models, sessions };
+}
+
+/** External-data files live beside the model; a location that leaves the model's folder is refused. */
+function readExternalData(modelPath: string, location: string, where: string): Uint8Array {
+  const folder = dirname(modelPath);
+  const path = resolvePath(folder, location);
+  const inside = relative(folder, path);
+  if (inside.startsWith('..') || isAbsolute(inside)) {
+    throw new TempestInputError(
+      `${where}.path: ${modelPath} names the external-data file "${location}", outside the model's folder`,
+      'PathEscapes',
+    );
+  }
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new TempestInputError(
+      `${where}.path: ${modelPath} keeps weights in "${location}", which cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); ` +
+        'copy the external-data file next to the model',
+      'ModelNotFound',
+    );
+  }
+}
+
+/**
+ * A declared output kind must fit what the model emits: probabilities are rows of non-negative
+ * values summing to 1, log-probabilities rows whose exponentials do.
+ */
+function checkDeclaredKind(
+  scores: Float32Array,
+  classes: number,
+  kind: OutputKind | undefined,
+  where: string,
+  id: string,
+) {
+  if (kind === undefined || kind === 'logits') return;
+  const rows = scores.length / classes;
+  for (let row = 0; row < rows; row++) {
+    const values = Array.from(scores.subarray(row * classes, (row + 1) * classes));
+    const probabilities = kind === 'probabilities' ? values : values.map(Math.exp);
+    const sum = probabilities.reduce((total, value) => total + value, 0);
+    if (
+      probabilities.some((value) => value < 0 || Number.isNaN(value)) ||
+      Math.abs(sum - 1) > PROBABILITY_SUM_TOLERANCE
+    ) {
+      throw new TempestInputError(
+        `${where}.outputKind: model "${id}" is declared to give ${kind}, but its scores for sample ${row} are [${values
+          .slice(0, 6)
+          .map((value) => value.toPrecision(4))
+          .join(', ')}${values.length > 6 ? ', ...' : ''}]` +
+          `${kind === 'probabilities' ? '' : ' whose exponentials'} summing to ${sum.toPrecision(6)}; set ${where}.outputKind: logits (or leave it out to detect it)`,
+        'OutputKindMismatch',
+      );
+    }
+  }
 }
 
 /** Run one sample through every model: a shape mismatch or an impossible label stops the run before any cell. */
@@ -69,7 +153,15 @@ async function checkModelsFitData(
   const maxLabel = data.labels.reduce((max, label) => Math.max(max, label), 0);
   const firstSample = sliceSamples(data.inputs, 0, 1);
   for (const [index, session] of sessions.entries()) {
-    const { classes } = await runner.predictBatch(session, firstSample);
+    const { values, classes } = await runner.predictBatch(session, firstSample);
+    checkDeclaredKind(values, classes, models[index].io?.outputKind, `models[${index}]`, models[index].id);
+    const names = models[index].io?.classNames;
+    if (names && names.length !== classes) {
+      throw new TempestInputError(
+        `models[${index}].classNames: ${names.length} names for the ${classes} classes model "${models[index].id}" scores`,
+        'ClassNamesMismatch',
+      );
+    }
     if (maxLabel >= classes) {
       throw new TempestInputError(
         `model "${models[index].id}" has ${classes} outputs but the dataset has label ${maxLabel}; ` +
@@ -81,7 +173,7 @@ async function checkModelsFitData(
 }
 
 async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: string) {
-  const { data, lineage, features, groups } = await loadDataset(spec.dataset, baseDir);
+  const { data, lineage, features, groups } = await loadDataset(spec.dataset, baseDir, spec.preprocessing);
   const inputs = await store.putBlob(encodeNpy('<f4', data.inputs.dims, data.inputs.data), MEDIA_TYPES.npy);
   const labels = await store.putBlob(encodeNpy('<i4', [data.labels.length], data.labels), MEDIA_TYPES.npy);
   const dataset: PlannedDataset = {
@@ -148,10 +240,11 @@ export async function resolveBenchmarkPlan(args: {
   const { spec, baseDir, store, runner } = args;
   const catalog = await loadCatalog(spec, baseDir, store);
   const conditions = expandConditions(spec, catalog);
-  const { models, sessions } = await resolveModels(spec, baseDir, store, runner);
-  args.onStage?.('models');
+  // The data first: folding preprocessing into a model needs the samples' shape.
   const { data, dataset } = await storeDataset(store, spec, baseDir);
   args.onStage?.('dataset');
+  const { models, sessions } = await resolveModels(spec, baseDir, store, runner, dataset.sampleDims);
+  args.onStage?.('models');
   await checkModelsFitData(sessions, models, data, runner);
   const threads = threadSettingsOf(spec);
   const plan: BenchmarkPlan = {

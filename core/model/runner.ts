@@ -41,10 +41,14 @@ export interface ModelSignature {
   readonly outputName: string;
   /** Input dims with the batch dim as -1 (symbolic or unknown dims also -1). */
   readonly inputDims: readonly number[];
+  /** Set when the model was exported with a fixed batch size: batches are run in chunks of it. */
+  readonly fixedBatch?: number;
 }
 
 export interface LoadedModel {
   readonly sha256: string;
+  /** How messages name the model (its file). */
+  readonly label: string;
   readonly session: ort.InferenceSession;
   readonly signature: ModelSignature;
 }
@@ -72,7 +76,21 @@ function signatureOf(session: ort.InferenceSession, sha256: string): ModelSignat
     );
   }
   const inputDims = input.shape.map((dim) => (typeof dim === 'number' && dim > 0 ? dim : -1));
-  return { inputName, outputName, inputDims };
+  return { inputName, outputName, inputDims, fixedBatch: inputDims[0] > 0 ? inputDims[0] : undefined };
+}
+
+/** A message for an onnxruntime failure: what failed, on which model, and what to check. */
+function ortFailure(label: string, stage: 'load' | 'run', error: unknown): TempestInputError {
+  const detail = (error as Error).message.split('\n')[0];
+  const advice =
+    stage === 'load'
+      ? 'check that the file is a complete ONNX model and that its opsets are ones onnxruntime-node ' +
+        `${ort.env.versions.node ?? ''} supports (ai.onnx 7-21, ai.onnx.ml 1-3); \`tempest inspect MODEL\` lists its inputs, outputs and ops`
+      : 'check the input shape the model expects against the dataset (and preprocessing), and models[i].input / .output';
+  return new TempestInputError(
+    `model ${label} ${stage === 'load' ? 'is not a loadable ONNX model' : 'failed in onnxruntime'}: ${detail}; ${advice}`,
+    'InvalidModel',
+  );
 }
 
 /**
@@ -103,12 +121,9 @@ export class ModelRunner {
         try {
           session = await ort.InferenceSession.create(await bytes(), this.sessionOptions());
         } catch (error) {
-          throw new TempestInputError(
-            `model ${label} is not a loadable ONNX model: ${(error as Error).message.split('\n')[0]}`,
-            'InvalidModel',
-          );
+          throw ortFailure(label, 'load', error);
         }
-        return { sha256, session, signature: signatureOf(session, label) };
+        return { sha256, label, session, signature: signatureOf(session, label) };
       })();
       this.sessions.set(sha256, loaded);
       loaded.catch(() => this.sessions.delete(sha256));
@@ -128,13 +143,23 @@ export class ModelRunner {
     read: (scores: Float32Array, classes: number) => T,
   ): Promise<T> {
     const count = batch.dims[0];
-    const dims = [count, ...perSampleDims];
-    const output = (
-      await model.session.run({ [model.signature.inputName]: new ort.Tensor('float32', batch.data, dims) })
-    )[model.signature.outputName];
+    const fixed = model.signature.fixedBatch;
+    if (fixed !== undefined && count !== fixed) {
+      return read(...(await this.scoresInFixedBatches(model, batch, perSampleDims, fixed)));
+    }
+    let output: ort.Tensor | undefined;
+    try {
+      const feeds = {
+        [model.signature.inputName]: new ort.Tensor('float32', batch.data, [count, ...perSampleDims]),
+      };
+      output = (await model.session.run(feeds, [model.signature.outputName]))[model.signature.outputName];
+    } catch (error) {
+      throw ortFailure(model.label, 'run', error);
+    }
     if (!output || output.type !== 'float32' || output.dims.length !== 2 || output.dims[0] !== count) {
       throw new TempestInputError(
-        `model ${model.sha256.slice(0, 12)} output "${model.signature.outputName}" must be float32 [batch, classes], got ${output?.type} [${output?.dims.join(', ')}]`,
+        `model ${model.label}: output "${model.signature.outputName}" must be float32 [batch, classes], got ${output?.type} [${output?.dims.join(', ')}]; ` +
+          'name the score output with models[i].output',
         'InvalidModel',
       );
     }
@@ -143,6 +168,37 @@ export class ModelRunner {
     } finally {
       output.dispose();
     }
+  }
+
+  /**
+   * A model exported with a fixed batch size (batch 1 is common) runs its input in chunks of that
+   * size; the last chunk is padded with zeros whose rows are dropped. Samples are independent, so
+   * the scores are the ones a dynamic-batch export gives.
+   */
+  private async scoresInFixedBatches(
+    model: LoadedModel,
+    batch: Tensor,
+    perSampleDims: readonly number[],
+    fixed: number,
+  ): Promise<[Float32Array, number]> {
+    const count = batch.dims[0];
+    const per = sampleSize(batch);
+    const unfixed = { ...model, signature: { ...model.signature, fixedBatch: undefined } };
+    let scores = new Float32Array(0);
+    let classes = 0;
+    for (let start = 0; start < count; start += fixed) {
+      const end = Math.min(count, start + fixed);
+      const chunk = makeTensor([fixed, ...batch.dims.slice(1)]);
+      chunk.data.set(batch.data.subarray(start * per, end * per));
+      await this.withBatchScores(unfixed, chunk, perSampleDims, (values, width) => {
+        if (start === 0) {
+          classes = width;
+          scores = new Float32Array(count * width);
+        }
+        scores.set(values.subarray(0, (end - start) * width), start * width);
+      });
+    }
+    return [scores, classes];
   }
 
   /** Scores of one batch, [N, C]. */
