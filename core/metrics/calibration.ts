@@ -209,12 +209,13 @@ export function calibrationReport(
   scores: Float32Array,
   classes: number,
   labels: Int32Array,
-  options: { readonly bins?: number } = {},
+  /** kind: the model's declared score kind; absent, it is detected from the values. */
+  options: { readonly bins?: number; readonly kind?: ScoreKind } = {},
 ): CalibrationReport {
   const bins = options.bins ?? DEFAULT_CALIBRATION_BINS;
   checkIntegerParam('calibration bin count', bins, 1);
   const samples = checkScores(scores, classes, labels);
-  const { kind: scoreKind, predictions, confidences } = topPredictions(scores, classes);
+  const { kind: scoreKind, predictions, confidences } = topPredictions(scores, classes, options.kind);
   const correct = correctnessOf(predictions, labels);
 
   const probabilities = new Float64Array(classes);

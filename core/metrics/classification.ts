@@ -17,6 +17,17 @@ import { argmaxRows } from '../tensor/tensor';
  */
 export type ScoreKind = 'logits' | 'probabilities';
 
+/**
+ * The score kind a model's declared output kind means for metrics: log-probabilities are read as
+ * logits (their softmax is the probabilities). Undefined (not declared): detected from the values.
+ */
+export function scoreKindOfOutput(
+  kind: 'logits' | 'probabilities' | 'log-probabilities' | undefined,
+): ScoreKind | undefined {
+  if (kind === undefined) return undefined;
+  return kind === 'probabilities' ? 'probabilities' : 'logits';
+}
+
 /** How far a row's sum may be from 1 for the row to count as a probability distribution. */
 export const PROBABILITY_SUM_TOLERANCE = 1e-4;
 
