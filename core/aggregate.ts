@@ -3,15 +3,25 @@ import { CELL_INDEX } from './cell';
 import { decodeNpy } from './data/npy';
 import { driftAlerts, type DriftCell } from './drift';
 import { evaluateRun } from './evaluation';
+import { scoreKindOfOutput } from './metrics/classification';
 import type { BenchmarkPlan } from './plan';
 import type { BenchmarkResources } from './resources';
-import { buildResults, type BenchmarkResults, type CellResult, type StoredEvaluation } from './results';
+import {
+  buildResults,
+  splitApplicable,
+  type BenchmarkResults,
+  type CellResult,
+  type StoredCell,
+  type StoredEvaluation,
+} from './results';
 import { getJson, putReadableJson } from './store/json';
 import { MEDIA_TYPES, type ArtifactRef } from './store/types';
 
 /**
  * The `aggregate` stage: gather every cell's stored result of a plan into results.json, with the
  * run's evaluation (gallery images stored as PNG blobs) and, when asked, the drift check.
+ * Not-applicable cells (attacks the model cannot undergo) are listed with their reason and kept
+ * out of every statistic: the evaluation, comparisons, curves and drift see computed cells only.
  */
 export async function aggregateStoredResults(
   resources: BenchmarkResources,
@@ -19,32 +29,35 @@ export async function aggregateStoredResults(
   onProgress?: () => Promise<void> | void,
 ): Promise<{ results: BenchmarkResults; ref: ArtifactRef }> {
   const { store } = resources;
-  const refs: ArtifactRef[] = [];
-  const cellResults: CellResult[] = [];
+  const stored: StoredCell[] = [];
   for (const cell of plan.cells) {
     const ref = await store.getIndex(CELL_INDEX, cell.key);
     if (!ref)
       throw new Error(
         `cell ${cell.index} (${cell.key}) has no stored result; it must run before aggregation`,
       );
-    refs.push(ref);
-    cellResults.push(await getJson<CellResult>(store, ref.sha256));
+    stored.push({ index: cell.index, ref, result: await getJson<CellResult>(store, ref.sha256) });
   }
+  const { computed } = splitApplicable(stored);
   const data = await resources.data(plan);
   const scores = await Promise.all(
-    cellResults.map(
-      async (result) => decodeNpy(await store.getBlob(result.logits.sha256)).values as Float32Array,
+    computed.map(
+      async ({ result }) => decodeNpy(await store.getBlob(result.logits.sha256)).values as Float32Array,
     ),
   );
   const groups = plan.dataset.groups && {
     source: plan.dataset.groups.source,
     ids: decodeNpy(await store.getBlob(plan.dataset.groups.ids.sha256)).values as Int32Array,
   };
+  const declaredScoreKinds = new Map(
+    plan.models.map((model) => [model.id, scoreKindOfOutput(model.io?.outputKind)]),
+  );
   const evaluation = await evaluateRun({
-    cells: plan.cells.map((cell, index) => ({
-      cell,
-      scores: scores[index],
-      classes: cellResults[index].classes,
+    cells: computed.map(({ index, result }, position) => ({
+      cell: plan.cells[index],
+      scores: scores[position],
+      classes: result.classes,
+      scoreKind: declaredScoreKinds.get(plan.cells[index].modelId),
     })),
     data,
     dataHash: plan.dataset.hash,
@@ -55,7 +68,7 @@ export async function aggregateStoredResults(
     statistics: plan.statistics,
     onProgress,
   });
-  const stored: StoredEvaluation = {
+  const storedEvaluation: StoredEvaluation = {
     ...evaluation,
     galleries: await Promise.all(
       evaluation.galleries.map(async (gallery) => ({
@@ -69,7 +82,7 @@ export async function aggregateStoredResults(
       })),
     ),
   };
-  const built = buildResults(plan, cellResults, refs);
+  const built = buildResults(plan, stored);
   let drift: BenchmarkResults['drift'];
   if (plan.drift) {
     const baseline = await getJson<{ cells: DriftCell[] }>(store, plan.drift.baseline.sha256);
@@ -79,10 +92,19 @@ export async function aggregateStoredResults(
     };
   }
   const attacks = attackResults(
-    plan.cells.map((cell, index) => ({ cell, result: cellResults[index], scores: scores[index] })),
+    computed.map(({ index, result }, position) => ({
+      cell: plan.cells[index],
+      result,
+      scores: scores[position],
+    })),
     data.labels,
     plan.statistics.level,
   );
-  const results: BenchmarkResults = { ...built, evaluation: stored, drift, ...(attacks && { attacks }) };
+  const results: BenchmarkResults = {
+    ...built,
+    evaluation: storedEvaluation,
+    drift,
+    ...(attacks && { attacks }),
+  };
   return { results, ref: await putReadableJson(store, results) };
 }

@@ -7,14 +7,22 @@ import type { BatchTransform, LoadedModel, ModelRunner } from './model/runner';
 import type { ModuleCatalog } from './perturb/catalog';
 import { randomnessScope, type BenchmarkPlan, type PlannedCell } from './plan';
 import type { BenchmarkResources } from './resources';
-import type { CellResult } from './results';
-import { getJson, putCanonicalJson } from './store/json';
+import type { CellResult, ComputedCellResult, NotApplicableCellResult } from './results';
+import { BoundedCache, getJson, putCanonicalJson } from './store/json';
 import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
 import { deriveKey, sampleStream } from './rng/keyed';
 import { canonicalJson, sha256Hex } from './hash';
 import type { LabeledData } from './tensor/tensor';
+import {
+  attackApplicability,
+  gradientGap,
+  type GradientGap,
+  type NotApplicable,
+} from './attack/applicability';
 import { computeAttackCell, withSampleDims, type AttackCellSummary } from './attack/cell';
 import type { AttackTransform } from './attack/conditions';
+import type { ScoreKind } from './attack/gradient/builder';
+import { attackByName } from './attack/registry';
 
 export interface CellComputation {
   readonly metrics: AccuracyMetrics;
@@ -35,6 +43,39 @@ function inputBounds(plan: BenchmarkPlan, data: LabeledData): { min: number; max
     if (value > max) max = value;
   }
   return { min, max };
+}
+
+/** The logits blob of a not-applicable cell: an empty [0, 0] float32 .npy (the same bytes for every such cell). */
+const NO_LOGITS_NPY = encodeNpy('<f4', [0, 0], new Float32Array(0));
+
+/**
+ * Whether a model has an input gradient, per model bytes (and score kind): the gradient build
+ * is the expensive part of the decision, and every white-box cell of the model asks the same.
+ */
+const gradientGaps = new BoundedCache<GradientGap | null>(16);
+
+/** What the model's scores are, as the plan declares them (the gradient builder's `scores`). */
+function scoreKindOf(plan: BenchmarkPlan, modelSha256: string): ScoreKind | undefined {
+  const model = plan.models.find((entry) => entry.sha256 === modelSha256) as
+    { readonly outputKind?: ScoreKind } | undefined;
+  return model?.outputKind;
+}
+
+/** Why the cell's attack cannot run on its model, or undefined when it can. */
+export async function attackNotApplicable(
+  resources: BenchmarkResources,
+  plan: BenchmarkPlan,
+  cell: PlannedCell,
+  transform: AttackTransform,
+): Promise<NotApplicable | undefined> {
+  const scores = scoreKindOf(plan, cell.modelSha256);
+  return attackApplicability(attackByName(transform.module), async () => {
+    const gap = await gradientGaps.get(`${cell.modelSha256}/${scores ?? ''}`, async () => {
+      const bytes = await resources.store.getBlob(cell.modelSha256);
+      return gradientGap(bytes, scores ? { scores } : {}) ?? null;
+    });
+    return gap ?? undefined;
+  });
 }
 
 async function attackComputation(
@@ -156,6 +197,36 @@ export async function evaluateStoredCell(args: {
   const { resources } = args;
   const plan: BenchmarkPlan = await resources.plan(args.planSha256);
   const cell = plannedCell(plan, args.planSha256, args.index, args.key);
+  const logitsRef = (npy: Uint8Array): ArtifactRef => ({
+    sha256: sha256Hex(npy),
+    size: npy.length,
+    mediaType: MEDIA_TYPES.npy,
+  });
+  const identity = {
+    apiVersion: 'tempest.cell/v1',
+    key: cell.key,
+    modelId: cell.modelId,
+    modelSha256: cell.modelSha256,
+    dataHash: plan.dataset.hash,
+    condition: cell.condition,
+    transform: cell.transform,
+    seed: cell.seed,
+    runtime: plan.runtime,
+  } as const;
+  // Decided before any data or model session is loaded: a deterministic result, never an error.
+  const notApplicable =
+    cell.transform.kind === 'attack'
+      ? await attackNotApplicable(resources, plan, cell, cell.transform)
+      : undefined;
+  if (notApplicable) {
+    const result: NotApplicableCellResult = {
+      ...identity,
+      logits: logitsRef(NO_LOGITS_NPY),
+      status: 'not-applicable',
+      notApplicable,
+    };
+    return { result, logitsNpy: NO_LOGITS_NPY };
+  }
   const data = await resources.data(plan);
   const computation =
     cell.transform.kind === 'attack'
@@ -172,24 +243,12 @@ export async function evaluateStoredCell(args: {
           batchSize: plan.batchSize,
           onBatch: args.onBatch,
         });
-  const logits: ArtifactRef = {
-    sha256: sha256Hex(computation.logitsNpy),
-    size: computation.logitsNpy.length,
-    mediaType: MEDIA_TYPES.npy,
-  };
-  const result: CellResult = {
-    apiVersion: 'tempest.cell/v1',
-    key: cell.key,
-    modelId: cell.modelId,
-    modelSha256: cell.modelSha256,
-    dataHash: plan.dataset.hash,
-    condition: cell.condition,
-    transform: cell.transform,
-    seed: cell.seed,
-    runtime: plan.runtime,
+  // Same keys in the same order as ever: a computed cell's bytes do not change.
+  const result: ComputedCellResult = {
+    ...identity,
     metrics: computation.metrics,
     classes: computation.classes,
-    logits,
+    logits: logitsRef(computation.logitsNpy),
     ...(computation.attack && { attack: computation.attack }),
   };
   return { result, logitsNpy: computation.logitsNpy };

@@ -9,6 +9,8 @@ export interface GateCheck {
   readonly rule: string;
   readonly passed: boolean;
   readonly detail: string;
+  /** The rule reached a not-applicable cell: no value was judged (see `detail`). */
+  readonly notApplicable?: true;
 }
 
 export interface GateOutcome {
@@ -55,6 +57,19 @@ function checkMetricRule(run: RunSelection, rule: MetricRuleV1): GateCheck[] {
   const cells = (run.results.evaluation?.cells ?? []).filter(
     (cell) => cell.model === rule.model && (rule.condition === '*' || cell.condition === rule.condition),
   );
+  const notApplicable = (run.results.notApplicable ?? []).filter(
+    (cell) => cell.model === rule.model && (rule.condition === '*' || cell.condition === rule.condition),
+  );
+  const notApplicableChecks = notApplicable.map((cell) =>
+    notApplicableCheck(
+      cells.length + notApplicable.length > 1
+        ? `${name}: ${cell.condition}${cell.seed === null ? '' : ` seed ${cell.seed}`}`
+        : name,
+      cell,
+      rule.condition !== '*',
+    ),
+  );
+  if (cells.length === 0 && notApplicable.length > 0) return notApplicableChecks;
   if (cells.length === 0) {
     return [
       {
@@ -64,15 +79,43 @@ function checkMetricRule(run: RunSelection, rule: MetricRuleV1): GateCheck[] {
       },
     ];
   }
-  return cells.map((cell) =>
-    judge(
-      cells.length > 1 ? `${name}: ${cell.condition}${cell.seed === null ? '' : ` seed ${cell.seed}`}` : name,
-      metricValue(cell, rule),
-      rule,
-      bounds,
-      rule.metric,
+  return [
+    ...cells.map((cell) =>
+      judge(
+        cells.length + notApplicable.length > 1
+          ? `${name}: ${cell.condition}${cell.seed === null ? '' : ` seed ${cell.seed}`}`
+          : name,
+        metricValue(cell, rule),
+        rule,
+        bounds,
+        rule.metric,
+      ),
     ),
-  );
+    ...notApplicableChecks,
+  ];
+}
+
+/**
+ * A rule that reaches a not-applicable cell (a white-box attack on a model without an input
+ * gradient) has no value to judge. A rule naming that condition fails: the policy asks for a
+ * number the run cannot produce, and a gate must not pass on evidence it does not have. A
+ * wildcard rule (`condition: '*'`) judges the cells that exist and lists the n/a ones as not judged.
+ */
+function notApplicableCheck(
+  rule: string,
+  cell: NonNullable<RunSelection['results']['notApplicable']>[number],
+  named: boolean,
+): GateCheck {
+  return {
+    rule,
+    passed: !named,
+    notApplicable: true,
+    detail:
+      `not applicable: ${cell.reason}` +
+      (named
+        ? '; the rule names this attack, so it fails (use a black-box attack for this model, or drop the rule)'
+        : '; not judged (the wildcard rule covers the cells that ran)'),
+  };
 }
 
 function judge(
@@ -105,19 +148,43 @@ async function checkRegressionRule(
     )
   ).filter((comparison) => !rule.conditions || rule.conditions.includes(comparison.a.condition));
   const name = rule.name ?? `no regression of ${rule.model} against ${rule.baseline}`;
-  return comparisons.map((comparison) => {
-    const drop = -comparison.difference.estimate;
-    const failed = drop > rule.maxDrop && comparison.significant;
-    const where = `${comparison.a.condition}${comparison.a.seed === null ? '' : ` seed ${comparison.a.seed}`}`;
-    return {
-      rule: `${name}: ${where}`,
-      passed: !failed,
-      detail:
-        `accuracy ${comparison.a.accuracy.toFixed(4)} -> ${comparison.b.accuracy.toFixed(4)} ` +
-        `(drop ${(drop * 100).toFixed(2)} points, tolerated ${(rule.maxDrop * 100).toFixed(2)}; ` +
-        `adjusted p ${comparison.adjustedP.toPrecision(3)}${comparison.significant ? ', significant' : ''})`,
-    };
-  });
+  // A cell the baseline measured but this run could not: the regression cannot be checked there.
+  const unmeasured = (run.results.notApplicable ?? [])
+    .filter(
+      (cell) => cell.model === rule.model && (!rule.conditions || rule.conditions.includes(cell.condition)),
+    )
+    .map((cell): GateCheck => {
+      const measured = baseline.results.cells.some(
+        (other) =>
+          other.model === rule.model && other.condition === cell.condition && other.seed === cell.seed,
+      );
+      return {
+        rule: `${name}: ${cell.condition}${cell.seed === null ? '' : ` seed ${cell.seed}`}`,
+        passed: !measured,
+        notApplicable: true,
+        detail:
+          `not applicable in this run: ${cell.reason}` +
+          (measured
+            ? '; the baseline measured it, so a regression cannot be ruled out: fails'
+            : '; not measured in the baseline either: not judged'),
+      };
+    });
+  return [
+    ...comparisons.map((comparison) => {
+      const drop = -comparison.difference.estimate;
+      const failed = drop > rule.maxDrop && comparison.significant;
+      const where = `${comparison.a.condition}${comparison.a.seed === null ? '' : ` seed ${comparison.a.seed}`}`;
+      return {
+        rule: `${name}: ${where}`,
+        passed: !failed,
+        detail:
+          `accuracy ${comparison.a.accuracy.toFixed(4)} -> ${comparison.b.accuracy.toFixed(4)} ` +
+          `(drop ${(drop * 100).toFixed(2)} points, tolerated ${(rule.maxDrop * 100).toFixed(2)}; ` +
+          `adjusted p ${comparison.adjustedP.toPrecision(3)}${comparison.significant ? ', significant' : ''})`,
+      };
+    }),
+    ...unmeasured,
+  ];
 }
 
 /** Check a run against a gate policy; the Markdown summary is written to fit a CI comment. */
@@ -146,7 +213,11 @@ export async function evaluateGate(
     '',
     table(
       ['', 'check', 'detail'],
-      checks.map((check) => [check.passed ? 'pass' : '**FAIL**', check.rule, check.detail]),
+      checks.map((check) => [
+        check.passed ? (check.notApplicable ? 'n/a' : 'pass') : '**FAIL**',
+        check.rule,
+        check.detail,
+      ]),
     ),
     '',
   ].join('\n');

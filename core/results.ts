@@ -5,8 +5,10 @@ import type { AccuracyMetrics } from './metrics/accuracy';
 import { corruptionErrors, type CorruptionErrorReport } from './metrics/corruption-error';
 import type { BenchmarkPlan, Transform } from './plan';
 import type { ArtifactRef } from './store/types';
+import type { NotApplicable } from './attack/applicability';
 import type { AttackCellSummary } from './attack/cell';
 import type { AttackResults } from './attack/curves';
+import type { AttackNorm } from './attack/types';
 
 /** The evaluation as stored: gallery images are referenced by the sha256 of their PNG blobs. */
 export type StoredEvaluation = Omit<RunEvaluation, 'galleries'> & {
@@ -21,8 +23,7 @@ export type StoredEvaluation = Omit<RunEvaluation, 'galleries'> & {
   }[];
 };
 
-/** The stored result of one cell. Only deterministic content: equal cell keys give equal bytes. */
-export interface CellResult {
+interface CellResultBase {
   readonly apiVersion: 'tempest.cell/v1';
   readonly key: string;
   readonly modelId: string;
@@ -32,11 +33,54 @@ export interface CellResult {
   readonly transform: Transform;
   readonly seed: number | null;
   readonly runtime: string;
+  readonly logits: ArtifactRef;
+}
+
+/** The stored result of one cell. Only deterministic content: equal cell keys give equal bytes. */
+export type CellResult = ComputedCellResult | NotApplicableCellResult;
+
+/** A cell that ran: its scores and metrics (no `status` field, so its bytes are as they always were). */
+export interface ComputedCellResult extends CellResultBase {
+  readonly status?: undefined;
   readonly metrics: AccuracyMetrics;
   readonly classes: number;
-  readonly logits: ArtifactRef;
   /** Attack cells: queries, success rate, perturbation sizes, gradient diagnostics. */
   readonly attack?: AttackCellSummary;
+}
+
+/**
+ * An attack cell whose attack cannot run on the model (a white-box attack on a model without an
+ * input gradient). It has no metrics; its `logits` is an empty [0, 0] .npy, so that every stored
+ * cell has a logits blob and the store, caches and audits treat all cells alike.
+ */
+export interface NotApplicableCellResult extends CellResultBase {
+  readonly status: 'not-applicable';
+  readonly notApplicable: NotApplicable;
+  /** Never set; declared so code reading a CellResult's `attack` sees `undefined`, not a type error. */
+  readonly attack?: undefined;
+}
+
+export function isNotApplicable(result: CellResult): result is NotApplicableCellResult {
+  return result.status === 'not-applicable';
+}
+
+/** A not-applicable cell as results.json lists it (apart from `cells`, which all have metrics). */
+export interface NotApplicableCell {
+  readonly index: number;
+  readonly key: string;
+  readonly model: string;
+  readonly condition: string;
+  readonly seed: number | null;
+  readonly status: 'not-applicable';
+  readonly attack: string;
+  readonly access: NotApplicable['access'];
+  readonly norm: AttackNorm;
+  readonly epsilon: number;
+  readonly reason: string;
+  readonly op?: string;
+  readonly node?: string;
+  readonly domain?: string;
+  readonly result: string;
 }
 
 export interface ConditionSummary {
@@ -89,6 +133,11 @@ export interface BenchmarkResults {
     readonly result: string;
     readonly logits: string;
   }[];
+  /**
+   * Cells that could not be run (white-box attacks on models without an input gradient), with
+   * the reason. Absent when there are none. They are in no summary, comparison, curve or gate.
+   */
+  readonly notApplicable?: readonly NotApplicableCell[];
 }
 
 function sampleSd(values: readonly number[]): number | null {
@@ -98,8 +147,8 @@ function sampleSd(values: readonly number[]): number | null {
 }
 
 /** Mean, range and sample SD of accuracy over the replicate seeds of each (model, condition). */
-export function summarize(plan: BenchmarkPlan, results: readonly CellResult[]): ConditionSummary[] {
-  const groups = new Map<string, CellResult[]>();
+export function summarize(plan: BenchmarkPlan, results: readonly ComputedCellResult[]): ConditionSummary[] {
+  const groups = new Map<string, ComputedCellResult[]>();
   for (const result of results) {
     const group = `${result.modelId}\u0000${result.condition}`;
     groups.set(group, [...(groups.get(group) ?? []), result]);
@@ -129,12 +178,57 @@ export function summarize(plan: BenchmarkPlan, results: readonly CellResult[]): 
   });
 }
 
-export function buildResults(
-  plan: BenchmarkPlan,
-  results: readonly CellResult[],
-  resultRefs: readonly ArtifactRef[],
-): BenchmarkResults {
-  const summary = summarize(plan, results);
+/** One stored cell of a plan: its index in the plan, its result and where the result is stored. */
+export interface StoredCell<R extends CellResult = CellResult> {
+  readonly index: number;
+  readonly result: R;
+  readonly ref: ArtifactRef;
+}
+
+/** The computed cells and the not-applicable ones of a plan, each in plan order. */
+export function splitApplicable(cells: readonly StoredCell[]): {
+  computed: StoredCell<ComputedCellResult>[];
+  notApplicable: StoredCell<NotApplicableCellResult>[];
+} {
+  const computed: StoredCell<ComputedCellResult>[] = [];
+  const notApplicable: StoredCell<NotApplicableCellResult>[] = [];
+  for (const cell of cells) {
+    const { result } = cell;
+    if (isNotApplicable(result)) notApplicable.push({ ...cell, result });
+    else computed.push({ ...cell, result });
+  }
+  return { computed, notApplicable };
+}
+
+function notApplicableEntry({ index, result, ref }: StoredCell<NotApplicableCellResult>): NotApplicableCell {
+  const { attack, access, reason, op, node, domain } = result.notApplicable;
+  const { transform } = result;
+  if (transform.kind !== 'attack') throw new Error(`cell ${index}: only attack cells can be not applicable`);
+  return {
+    index,
+    key: result.key,
+    model: result.modelId,
+    condition: result.condition,
+    seed: result.seed,
+    status: 'not-applicable',
+    attack,
+    access,
+    norm: transform.norm,
+    epsilon: transform.epsilon,
+    reason,
+    ...(op !== undefined && { op }),
+    ...(node !== undefined && { node }),
+    ...(domain !== undefined && { domain }),
+    result: ref.sha256,
+  };
+}
+
+export function buildResults(plan: BenchmarkPlan, stored: readonly StoredCell[]): BenchmarkResults {
+  const { computed, notApplicable } = splitApplicable(stored);
+  const summary = summarize(
+    plan,
+    computed.map((cell) => cell.result),
+  );
   return {
     apiVersion: 'tempest.results/v1',
     benchmark: { name: plan.name, specHash: plan.specHash },
@@ -163,15 +257,16 @@ export function buildResults(
             plan.baseline,
             CORRUPTION_SUITES['imagenet-c'],
           ),
-    cells: results.map((result, index) => ({
+    cells: computed.map(({ index, result, ref }) => ({
       index,
       key: result.key,
       model: result.modelId,
       condition: result.condition,
       seed: result.seed,
       metrics: result.metrics,
-      result: resultRefs[index].sha256,
+      result: ref.sha256,
       logits: result.logits.sha256,
     })),
+    ...(notApplicable.length > 0 && { notApplicable: notApplicable.map(notApplicableEntry) }),
   };
 }

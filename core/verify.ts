@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cellResultSha256, evaluateStoredCell } from './cell';
 import { sha256Hex } from './hash';
+import { isNotApplicable } from './results';
 import { filesUnder, parseChecksums } from './provenance/checksums';
 import { ArtifactCorruptedError, ArtifactNotFoundError } from './errors';
 import type { ArtifactEntry } from './provenance/inventory';
@@ -227,6 +228,7 @@ async function checkReexecution(record: ProvenanceRecord, options: VerifyOptions
   const chosen = sampleCells(record.cells.length, options.reexecute, options.seed);
   const resources = new BenchmarkResources(options.store);
   const differing: string[] = [];
+  let notApplicable = 0;
   try {
     for (const position of chosen) {
       const cell = record.cells[position];
@@ -237,6 +239,8 @@ async function checkReexecution(record: ProvenanceRecord, options: VerifyOptions
         index: cell.index,
         key: cell.key,
       });
+      // A not-applicable cell is decided again from the model's graph: the same reason, the same bytes.
+      if (isNotApplicable(result)) notApplicable++;
       const sha256 = cellResultSha256(result);
       if (sha256 !== cell.result)
         differing.push(`cell ${cell.index}: recomputed ${sha256}, recorded ${cell.result}`);
@@ -249,7 +253,8 @@ async function checkReexecution(record: ProvenanceRecord, options: VerifyOptions
     ok: differing.length === 0,
     detail:
       differing.length === 0
-        ? `${chosen.length} of ${record.cells.length} cells (seed ${options.seed}: ${chosen.map((p) => record.cells[p].index).join(', ')}) recomputed from scratch to the same bytes`
+        ? `${chosen.length} of ${record.cells.length} cells (seed ${options.seed}: ${chosen.map((p) => record.cells[p].index).join(', ')}) recomputed from scratch to the same bytes` +
+          (notApplicable > 0 ? ` (${notApplicable} of them not applicable, with the same reason)` : '')
         : differing.join('; '),
   };
 }

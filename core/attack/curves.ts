@@ -1,5 +1,5 @@
 import type { PlannedCell } from '../plan';
-import type { CellResult } from '../results';
+import type { ComputedCellResult } from '../results';
 import { wilsonInterval } from '../stats';
 import { argmaxRows } from '../tensor/tensor';
 import { gradientMaskingWarnings, type GuardRailWarning } from './guard-rails';
@@ -44,7 +44,7 @@ export interface AttackResults {
 
 export interface AttackCellScores {
   readonly cell: PlannedCell;
-  readonly result: CellResult;
+  readonly result: ComputedCellResult;
   readonly scores: Float32Array;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TempestInputError } from '../errors';
 import type { PhiloxStream } from '../rng/philox';
 import { sampleSize, type Tensor } from '../tensor/tensor';
 import {
@@ -60,7 +61,13 @@ interface ImageShape {
 function imageShape(dims: readonly number[]): ImageShape {
   if (dims.length === 3) return { channels: dims[0], height: dims[1], width: dims[2] };
   if (dims.length === 2) return { channels: 1, height: dims[0], width: dims[1] };
-  throw new Error(`the Square attack needs image inputs [C, H, W] or [H, W], got [${dims.join(', ')}]`);
+  // Tabular samples: one row of F features, so a window is a run of adjacent features.
+  if (dims.length === 1) return { channels: 1, height: 1, width: dims[0] };
+  throw new TempestInputError(
+    `the Square attack needs samples of shape [C, H, W], [H, W] or [F] (tabular); the data's samples are ` +
+      `[${dims.join(', ')}]: use simba or hop-skip-jump, which take samples of any shape`,
+    'UnsupportedInputShape',
+  );
 }
 
 const sign = (stream: PhiloxStream) => (stream.uniform() < 0.5 ? -1 : 1);
@@ -305,7 +312,10 @@ async function squareAttack(
     const p = squareFraction(params.pInit, iteration - 1, params.queryBudget);
     const area = shape.height * shape.width;
     let side = Math.round(Math.sqrt(p * area));
-    if (params.norm === 'linf') side = Math.min(Math.max(side, 1), Math.min(shape.height, shape.width) - 1);
+    // Linf keeps the window smaller than the image, but at least one cell (a one-row tabular
+    // sample has min(H, W) - 1 = 0): for images this outer max never changes the side.
+    if (params.norm === 'linf')
+      side = Math.max(1, Math.min(Math.max(side, 1), Math.min(shape.height, shape.width) - 1));
     else
       side = Math.min(
         Math.max(side, 3) + (Math.max(side, 3) % 2 === 0 ? 1 : 0),

@@ -32,6 +32,8 @@ import {
   replicationTable,
   signedPoints,
   type TableData,
+  NOT_APPLICABLE_NOTE,
+  notApplicableTable,
 } from './markdown';
 import { groupedBarChart, type BarSeries } from './svg/bars';
 import { bandLineChart, type BandSeries } from './svg/band-lines';
@@ -387,8 +389,23 @@ function corruptionSection(results: BenchmarkResults): Section | null {
   return { id: 'corruptions', title: 'Corruption robustness', body };
 }
 
-function attackSection(attacks: readonly AttackCurve[] | undefined): Section | null {
-  if (!attacks || attacks.length === 0) return null;
+/** The attacks the run could not apply to a model, with the reason (absent when there are none). */
+function notApplicableBody(results: BenchmarkResults): string[] {
+  if (!results.notApplicable) return [];
+  return [
+    paragraph(NOT_APPLICABLE_NOTE),
+    dataTable('Attacks not applicable to a model (n/a), with the reason', notApplicableTable(results), true),
+  ];
+}
+
+function attackSection(
+  attacks: readonly AttackCurve[] | undefined,
+  results: BenchmarkResults,
+): Section | null {
+  if (!attacks || attacks.length === 0) {
+    if (!results.notApplicable) return null;
+    return { id: 'attacks', title: 'Adversarial robustness', body: notApplicableBody(results) };
+  }
   const names = [...new Set(attacks.map((curve) => curve.attack))];
   const epsilon = (value: number) => String(Number(value.toPrecision(3)));
   return {
@@ -424,6 +441,7 @@ function attackSection(attacks: readonly AttackCurve[] | undefined): Section | n
           }),
         ),
       ),
+      ...notApplicableBody(results),
     ],
   };
 }
@@ -876,7 +894,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     // Alerts first, then the charts, then the (long, for sweeps) table of every condition.
     driftSection(results),
     corruptionSection(results),
-    attackSection(attacks),
+    attackSection(attacks, results),
     summarySection(results),
     servingSection(input.serving),
     evaluation ? calibrationSection(results, evaluation) : null,

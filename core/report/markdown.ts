@@ -2,6 +2,7 @@ import type { ProvenanceRecord } from '../provenance/record';
 import type { BootstrapDifference, RunComparison } from '../compare';
 import type { Comparison } from '../evaluation';
 import type { PooledEffect } from '../meta';
+import { attackOf } from '../attack/curves';
 import type { BenchmarkResults, StoredEvaluation } from '../results';
 
 export const percent = (value: number): string => `${(value * 100).toFixed(2)}%`;
@@ -256,14 +257,19 @@ export function confusedPairsTable(evaluation: StoredEvaluation): TableData {
 /** Mean accuracy (± SD, replicates) per condition and model. */
 export function accuracyByConditionTable(results: BenchmarkResults): TableData {
   const models = results.models.map((model) => model.id);
-  const conditions = [...new Set(results.summary.map((row) => row.condition))];
+  const conditions = [
+    ...new Set([
+      ...results.summary.map((row) => row.condition),
+      ...(results.notApplicable ?? []).map((cell) => cell.condition),
+    ]),
+  ];
   return {
     header: ['condition', ...models],
     rows: conditions.map((condition) => [
       condition,
       ...models.map((model) => {
         const row = results.summary.find((entry) => entry.model === model && entry.condition === condition);
-        if (!row) return '–';
+        if (!row) return notApplicableIn(results, model, condition) ? 'n/a' : '–';
         const sd = row.accuracy.sd === null ? '' : ` ± ${(row.accuracy.sd * 100).toFixed(2)}`;
         return `${percent(row.accuracy.mean)}${sd}${row.replicates > 1 ? ` (n=${row.replicates})` : ''}`;
       }),
@@ -275,14 +281,64 @@ export function accuracyByConditionTable(results: BenchmarkResults): TableData {
 export function cellsTable(results: BenchmarkResults): TableData {
   return {
     header: ['#', 'model', 'condition', 'seed', 'accuracy', 'correct / total', 'cell key'],
-    rows: results.cells.map((cell) => [
-      String(cell.index),
-      cell.model,
-      cell.condition,
-      seedCell(cell.seed),
-      percent(cell.metrics.accuracy),
-      `${cell.metrics.correct} / ${cell.metrics.total}`,
-      `\`${cell.key.slice(0, 16)}\``,
+    rows: [
+      ...results.cells.map((cell) => ({
+        index: cell.index,
+        row: [
+          String(cell.index),
+          cell.model,
+          cell.condition,
+          seedCell(cell.seed),
+          percent(cell.metrics.accuracy),
+          `${cell.metrics.correct} / ${cell.metrics.total}`,
+          `\`${cell.key.slice(0, 16)}\``,
+        ],
+      })),
+      ...(results.notApplicable ?? []).map((cell) => ({
+        index: cell.index,
+        row: [
+          String(cell.index),
+          cell.model,
+          cell.condition,
+          seedCell(cell.seed),
+          'n/a',
+          'not applicable',
+          `\`${cell.key.slice(0, 16)}\``,
+        ],
+      })),
+    ]
+      .sort((a, b) => a.index - b.index)
+      .map((entry) => entry.row),
+  };
+}
+
+/** Whether (model, condition) is a not-applicable cell of the run. */
+function notApplicableIn(results: BenchmarkResults, model: string, condition: string): boolean {
+  return (results.notApplicable ?? []).some((cell) => cell.model === model && cell.condition === condition);
+}
+
+/**
+ * Attacks a model could not undergo (white-box attacks on a model without an input gradient),
+ * one row per (model, attack, norm), with the epsilons and the reason.
+ */
+export function notApplicableTable(results: BenchmarkResults): TableData {
+  const groups = new Map<string, NonNullable<BenchmarkResults['notApplicable']>[number][]>();
+  for (const cell of results.notApplicable ?? []) {
+    const group = `${cell.model}\u0000${attackOf(cell.condition)}`;
+    groups.set(group, [...(groups.get(group) ?? []), cell]);
+  }
+  return {
+    header: ['model', 'attack', 'access', 'eps', 'robust accuracy', 'reason'],
+    rows: [...groups.values()].map((cells) => [
+      cells[0].model,
+      attackOf(cells[0].condition),
+      cells[0].access,
+      [...new Set(cells.map((cell) => cell.epsilon))]
+        .sort((a, b) => a - b)
+        .map(String)
+        .join(', '),
+      'n/a',
+      cells[0].reason.replace(/\|/g, '\\|'),
     ]),
   };
 }
@@ -455,8 +511,22 @@ export function attackTable(results: BenchmarkResults): TableData {
   };
 }
 
+/** The not-applicable attacks, as report.md and report.html both explain them. */
+export const NOT_APPLICABLE_NOTE =
+  'Not applicable (n/a): these attacks need something the model does not offer (white-box attacks need ' +
+  'input gradients through its graph). They were not run and are in no statistic, comparison or curve; ' +
+  'black-box attacks (square, simba, hop-skip-jump) still measure the model.';
+
+function notApplicableSection(results: BenchmarkResults): string[] {
+  if (!results.notApplicable) return [];
+  return [NOT_APPLICABLE_NOTE, '', markdownTable(notApplicableTable(results)), ''];
+}
+
 function attackSection(results: BenchmarkResults): string[] {
-  if (!results.attacks) return [];
+  if (!results.attacks) {
+    if (!results.notApplicable) return [];
+    return ['## Adversarial robustness', '', ...notApplicableSection(results)];
+  }
   const { warnings } = results.attacks;
   return [
     '## Adversarial robustness',
@@ -466,6 +536,7 @@ function attackSection(results: BenchmarkResults): string[] {
     '',
     markdownTable(attackTable(results)),
     '',
+    ...notApplicableSection(results),
     ...(warnings.length === 0
       ? [
           'No sign of gradient masking (monotone curves, white-box at least as strong as black-box, informative gradients).',
