@@ -10,6 +10,7 @@ import { compareCommand } from './commands/compare';
 import { metaCommand } from './commands/meta';
 import { powerCommand } from './commands/power';
 import { servingCommand } from './commands/serving';
+import { inspectCommand } from './commands/inspect';
 import { privacyCommand } from './commands/privacy';
 import { gateCommand } from './commands/gate';
 import { keygenCommand } from './commands/keygen';
@@ -331,6 +332,34 @@ export function buildProgram(): Command {
     .addOption(artifactsOption())
     .action((run: string, options: Parameters<typeof exportCommand>[1]) =>
       exitWith(() => exportCommand(run, options)),
+    );
+
+  program
+    .command('inspect')
+    .description(
+      'what Tempest sees in an ONNX model: inputs, outputs, ops, the input and score output it uses, whether it loads and has an input gradient, and the spec lines to write',
+    )
+    .argument('<model>', 'an .onnx file (torch.onnx, skl2onnx, onnxmltools, tf2onnx, ...)')
+    .option('--input <name>', 'the input to feed (as models[i].input)')
+    .option('--output <name>', 'the output to read as scores (as models[i].output)')
+    .addOption(
+      new Option('--output-kind <kind>', 'what the scores are (as models[i].outputKind)').choices([
+        'logits',
+        'probabilities',
+        'log-probabilities',
+      ]),
+    )
+    .option('--json', 'print the findings as JSON')
+    .action(
+      (
+        model: string,
+        options: {
+          input?: string;
+          output?: string;
+          outputKind?: 'logits' | 'probabilities' | 'log-probabilities';
+          json?: boolean;
+        },
+      ) => exitWith(() => inspectCommand(model, options)),
     );
 
   program

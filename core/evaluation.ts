@@ -13,7 +13,13 @@ import {
 } from './analysis/failure-modes';
 import { renderFlipPair } from './analysis/gallery';
 import { binnedCalibration, calibrationReport, type ReliabilityBin } from './metrics/calibration';
-import { classificationReport, correctnessOf, topKAccuracy, topPredictions } from './metrics/classification';
+import {
+  classificationReport,
+  correctnessOf,
+  topKAccuracy,
+  topPredictions,
+  type ScoreKind,
+} from './metrics/classification';
 import { groupsFromLabels, subgroupAccuracyOf, subgroupShift, type Groups } from './metrics/subgroups';
 import type { FeatureInfo } from './data/dataset';
 import type { DatasetProfile } from './data/profile';
@@ -166,6 +172,8 @@ export interface EvaluatedCell {
   readonly cell: PlannedCell;
   readonly scores: Float32Array;
   readonly classes: number;
+  /** The model's declared score kind (models[i].outputKind); absent, calibration detects it. */
+  readonly scoreKind?: ScoreKind;
 }
 
 interface ScoredCell extends EvaluatedCell {
@@ -301,8 +309,13 @@ function groupsOf(input: EvaluationInput, classes: number): { groups: Groups; so
  * ECE (15 equal-width bins) of a resample of the samples, as a bootstrap statistic. The scratch
  * buffers are reused across resamples: BCa calls this thousands of times per cell.
  */
-export function eceStatistic(scores: Float32Array, classes: number, correct: Uint8Array): IndexStatistic {
-  const { confidences } = topPredictions(scores, classes);
+export function eceStatistic(
+  scores: Float32Array,
+  classes: number,
+  correct: Uint8Array,
+  kind?: ScoreKind,
+): IndexStatistic {
+  const { confidences } = topPredictions(scores, classes, kind);
   const chosenConfidences = new Float64Array(correct.length);
   const chosenCorrect = new Uint8Array(correct.length);
   return (indices: Int32Array): number => {
@@ -333,12 +346,16 @@ function eceInterval(
   resamples: number,
 ): CellEvaluation['calibration']['eceInterval'] {
   if (labels.length < 2) return null;
-  const interval = bcaInterval(labels.length, eceStatistic(entry.scores, entry.classes, entry.correct), {
-    resamples,
-    level,
-    seed: { ece: entry.cell.key },
-    jackknifeGroups: jackknifeGroupsFor(labels.length),
-  });
+  const interval = bcaInterval(
+    labels.length,
+    eceStatistic(entry.scores, entry.classes, entry.correct, entry.scoreKind),
+    {
+      resamples,
+      level,
+      seed: { ece: entry.cell.key },
+      jackknifeGroups: jackknifeGroupsFor(labels.length),
+    },
+  );
   return { lower: interval.lower, upper: interval.upper, method: interval.method };
 }
 
@@ -353,7 +370,7 @@ function evaluateCell(
 ): CellEvaluation {
   const wilson = wilsonInterval(Math.round(entry.accuracy * labels.length), labels.length, level);
   const report = classificationReport(entry.scores, entry.classes, labels);
-  const calibration = calibrationReport(entry.scores, entry.classes, labels);
+  const calibration = calibrationReport(entry.scores, entry.classes, labels, { kind: entry.scoreKind });
   const subgroups = subgroupAccuracyOf(entry.correct, groups);
   let versusClean: CellEvaluation['versusClean'];
   if (clean) {

@@ -89,7 +89,7 @@ async function resolveModels(
 }
 
 /** External-data files live beside the model; a location that leaves the model's folder is refused. */
-function readExternalData(modelPath: string, location: string, where: string): Uint8Array {
+export function readExternalData(modelPath: string, location: string, where: string): Uint8Array {
   const folder = dirname(modelPath);
   const path = resolvePath(folder, location);
   const inside = relative(folder, path);

@@ -81,6 +81,14 @@ describe('model adapter: the input, the score output and the graph surgery, chec
     expect(zipped.io.output).toBe('probabilities');
     expect(zipped.io.outputKind).toBe('probabilities');
     expect(zipped.io.adaptations.join('; ')).toMatch(/ZipMap removed.*output_label/);
+    // Naming the ZipMap output or the probability tensor it reads (what inspect prints) is the same.
+    for (const output of ['output_probability', 'probabilities']) {
+      const named = adaptModel(
+        await readFile(join(TABULAR, 'logreg-zipmap.onnx')),
+        options({ spec: { output } }),
+      );
+      expect(named.bytes, output).toEqual(zipped.bytes);
+    }
     expect(plain.io.output).toBe('probabilities');
     expect(plain.io.adaptations).toEqual(['outputs not read dropped: label']);
     const rows = Float32Array.from([39.5, 17.4, 186, 3800, 0, 2, 46.5, 13.5, 210, 4550, 1, 0].slice(0, 12));

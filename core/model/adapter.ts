@@ -216,6 +216,13 @@ function chooseOutput(graph: onnx.GraphProto, options: AdaptOptions): ChosenOutp
   const wanted = options.spec?.output;
   if (wanted !== undefined) {
     const output = outputs.find((value) => value.name === wanted);
+    // The probability tensor a ZipMap reads may be named too (it is what Tempest reports it reads).
+    const zipMapFed = graph.node.find(
+      (node) => node.opType === 'ZipMap' && node.domain === ML_DOMAIN && node.input?.[0] === wanted,
+    );
+    if (!output && zipMapFed && outputs.some((value) => value.name === zipMapFed.output?.[0])) {
+      return { value: zipMapInput(zipMapFed), zipMap: zipMapFed };
+    }
     if (!output) {
       throw new TempestInputError(
         `${options.where}.output: ${options.label} has no output "${wanted}"; its outputs are ${listValues(outputs)}`,
