@@ -5,7 +5,7 @@ import { ArtifactCorruptedError, ArtifactNotFoundError, TempestInputError } from
 import { accuracyOf, type AccuracyMetrics } from './metrics/accuracy';
 import type { BatchTransform, LoadedModel, ModelRunner } from './model/runner';
 import type { ModuleCatalog } from './perturb/catalog';
-import { randomnessScope, type BenchmarkPlan, type PlannedCell } from './plan';
+import { randomnessScope, scoreKindOf, type BenchmarkPlan, type PlannedCell } from './plan';
 import type { BenchmarkResources } from './resources';
 import type { CellResult, ComputedCellResult, NotApplicableCellResult } from './results';
 import { BoundedCache, getJson, putCanonicalJson } from './store/json';
@@ -21,7 +21,6 @@ import {
 } from './attack/applicability';
 import { computeAttackCell, withSampleDims, type AttackCellSummary } from './attack/cell';
 import type { AttackTransform } from './attack/conditions';
-import type { ScoreKind } from './attack/gradient/builder';
 import { attackByName } from './attack/registry';
 
 export interface CellComputation {
@@ -53,13 +52,6 @@ const NO_LOGITS_NPY = encodeNpy('<f4', [0, 0], new Float32Array(0));
  * is the expensive part of the decision, and every white-box cell of the model asks the same.
  */
 const gradientGaps = new BoundedCache<GradientGap | null>(16);
-
-/** What the model's scores are, as the plan declares them (the gradient builder's `scores`). */
-function scoreKindOf(plan: BenchmarkPlan, modelSha256: string): ScoreKind | undefined {
-  const model = plan.models.find((entry) => entry.sha256 === modelSha256) as
-    { readonly outputKind?: ScoreKind } | undefined;
-  return model?.outputKind;
-}
 
 /** Why the cell's attack cannot run on its model, or undefined when it can. */
 export async function attackNotApplicable(

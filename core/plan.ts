@@ -322,3 +322,8 @@ export function dataIdentity(
 ): string {
   return hashOf({ data: 'tempest/data/v1', inputs: inputs.sha256, labels: labels.sha256, features });
 }
+
+/** What a planned model's scores are, as its spec declares them (the gradient builder's `scores`). */
+export function scoreKindOf(plan: BenchmarkPlan, modelSha256: string): ModelIo['outputKind'] {
+  return plan.models.find((entry) => entry.sha256 === modelSha256)?.io?.outputKind;
+}

@@ -4,7 +4,7 @@ import { profileTabular, type DatasetProfile } from './data/profile';
 import { hashOf } from './hash';
 import { BUILTIN_CATALOG, catalogOfPlan, type ModuleCatalog } from './perturb/catalog';
 import { ModelRunner, type LoadedModel, type RunnerSettings } from './model/runner';
-import type { BenchmarkPlan } from './plan';
+import { scoreKindOf, type BenchmarkPlan } from './plan';
 import { BoundedCache, getJson } from './store/json';
 import type { ArtifactStore } from './store/types';
 import { makeTensor, type LabeledData } from './tensor/tensor';
@@ -71,7 +71,11 @@ export class BenchmarkResources {
     const id = `${modelSha256}/${plan.threads.intraOpThreads}/${plan.threads.interOpThreads}`;
     let oracle = this.oracles.get(id);
     if (!oracle) {
-      oracle = (async () => createOnnxModelOracle(await this.store.getBlob(modelSha256), plan.threads))();
+      oracle = (async () =>
+        createOnnxModelOracle(await this.store.getBlob(modelSha256), {
+          ...plan.threads,
+          scores: scoreKindOf(plan, modelSha256),
+        }))();
       this.oracles.set(id, oracle);
       oracle.catch(() => this.oracles.delete(id));
     }

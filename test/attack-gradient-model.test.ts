@@ -49,7 +49,8 @@ describe('gradient model construction', () => {
     const oracle = await oracleFor(bytes);
     try {
       expect('lossAndGradient' in oracle).toBe(false);
-      expect(oracle.gradientUnavailable?.opType).toBe(opType);
+      expect(oracle.gradientUnavailable).toBeInstanceOf(UnsupportedOpError);
+      expect((oracle.gradientUnavailable as UnsupportedOpError).opType).toBe(opType);
       expect((await oracle.logits(makeTensor([2, 6]))).length).toBe(2 * CLASSES);
     } finally {
       await oracle.release();

@@ -4,7 +4,7 @@ import { elementCount, sampleSize, type Tensor } from '../../tensor/tensor';
 import { isTargeted } from '../losses';
 import type { AttackLoss, LossAndGradient, ModelOracle } from '../types';
 import { buildGradientModel, GRADIENT_MODEL_NAMES, PROBABILITY_FLOOR, type ScoreKind } from './builder';
-import { UnsupportedOpError } from './errors';
+import { GradientModelError, UnsupportedOpError } from './errors';
 
 export interface OnnxOracleSettings {
   readonly intraOpThreads: number;
@@ -20,7 +20,7 @@ export interface OnnxOracleSettings {
 
 export interface OnnxModelOracle extends ModelOracle {
   /** Why the model has no lossAndGradient (an op without a gradient rule), if it has none. */
-  readonly gradientUnavailable?: UnsupportedOpError;
+  readonly gradientUnavailable?: UnsupportedOpError | GradientModelError;
   /** The gradient model a loss runs (built on first use, then cached). */
   gradientModel(loss: AttackLoss): Uint8Array;
   release(): Promise<void>;
@@ -96,11 +96,12 @@ export async function createOnnxModelOracle(
     }
     return bytes;
   };
-  let gradientUnavailable: UnsupportedOpError | undefined;
+  let gradientUnavailable: UnsupportedOpError | GradientModelError | undefined;
   try {
     gradientModel('ce');
   } catch (error) {
-    if (!(error instanceof UnsupportedOpError)) throw error;
+    // Black-box attacks still query such a model; only its white-box cells are not applicable.
+    if (!(error instanceof UnsupportedOpError) && !(error instanceof GradientModelError)) throw error;
     gradientUnavailable = error;
   }
 
