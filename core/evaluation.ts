@@ -4,6 +4,7 @@
  * of flipped examples. Pure computation over the cells' stored scores (no I/O): the aggregate
  * stage loads the scores and stores what this returns.
  */
+import { TempestInputError } from './errors';
 import type { StatisticsSpecV1 } from '../spec';
 import {
   flipAnalysis,
@@ -359,6 +360,17 @@ function eceInterval(
   return { lower: interval.lower, upper: interval.upper, method: interval.method };
 }
 
+/** A score problem found while evaluating names the model and the condition it came from. */
+function withCellContext<T>(entry: ScoredCell, evaluate: () => T): T {
+  try {
+    return evaluate();
+  } catch (error) {
+    if (!(error instanceof TempestInputError)) throw error;
+    const { modelId, condition } = entry.cell;
+    throw new TempestInputError(`model ${modelId}, cell ${condition}: ${error.message}`, error.kind);
+  }
+}
+
 function evaluateCell(
   entry: ScoredCell,
   clean: ScoredCell | undefined,
@@ -465,7 +477,9 @@ export async function evaluateRun(input: EvaluationInput): Promise<RunEvaluation
   const cells: CellEvaluation[] = [];
   for (const entry of scored) {
     cells.push(
-      evaluateCell(entry, cleanFor(entry), groups, source, labels, level, statistics.bootstrapResamples),
+      withCellContext(entry, () =>
+        evaluateCell(entry, cleanFor(entry), groups, source, labels, level, statistics.bootstrapResamples),
+      ),
     );
     await input.onProgress?.();
   }

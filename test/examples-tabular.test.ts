@@ -266,6 +266,32 @@ describe('examples/tabular-sklearn.yaml end to end', () => {
     }
   });
 
+  it("stores every cell's scores as the model declares them: probability rows for probability models, attacked cells too", async () => {
+    for (const model of specModels) {
+      for (const cell of cellsOf(model.id)) {
+        const { values, shape } = decodeNpy(await store.getBlob(cell.logits));
+        const rows = shape[0];
+        if (model.outputKind !== 'probabilities') continue;
+        for (let row = 0; row < rows; row++) {
+          const probabilities = Array.from((values as Float32Array).subarray(row * 3, row * 3 + 3));
+          const where = `${model.id} ${cell.condition} row ${row}`;
+          expect(Math.min(...probabilities), where).toBeGreaterThanOrEqual(0);
+          expect(
+            probabilities.reduce((a, b) => a + b, 0),
+            where,
+          ).toBeCloseTo(1, 4);
+        }
+      }
+    }
+    // And the evaluation read them as the probabilities they are.
+    const evaluation = results.evaluation!;
+    expect(evaluation.cells.length).toBe(results.cells.length);
+    for (const cell of evaluation.cells) {
+      const declared = specModels.find((model) => model.id === cell.model)!.outputKind;
+      expect(cell.calibration.scoreKind, `${cell.model} ${cell.condition}`).toBe(declared);
+    }
+  });
+
   it('reports white-box cells of the tree ensembles and ai.onnx.ml linear models as not applicable, with the reason', () => {
     const { whiteBox } = specConditions();
     expect(whiteBox.length).toBeGreaterThan(0);

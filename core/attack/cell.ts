@@ -37,10 +37,12 @@ export function withSampleDims(oracle: ModelOracle, sampleDims: readonly number[
     data: batch.data,
   });
   const lossAndGradient = oracle.lossAndGradient?.bind(oracle);
+  const scores = oracle.scores?.bind(oracle);
   return {
     sampleDims,
     classes: oracle.classes,
     logits: (batch) => oracle.logits(asModel(batch)),
+    ...(scores && { scores: (batch) => scores(asModel(batch)) }),
     ...(lossAndGradient && {
       lossAndGradient: (batch, labels, loss, targets) =>
         lossAndGradient(asModel(batch), labels, loss, targets),
@@ -119,7 +121,8 @@ export async function computeAttackCell(args: {
       }
       throw error;
     }
-    values.set(adversarialLogits, start * classes);
+    // Stored as the model gives them (probabilities stay probabilities), like every other cell.
+    values.set(oracle.scores ? await oracle.scores(result.adversarial) : adversarialLogits, start * classes);
     queries.set(result.queries, start);
     const size = elementCount(batch.dims.slice(1));
     const linfDistances = distancesPerSample(result.adversarial.data, batch.data, size, 'linf');

@@ -34,6 +34,12 @@ export interface ModelOracle {
   /** Logits, [N, classes]. Score-based attacks use these; decision-based attacks only their argmax. */
   logits(batch: Tensor): Promise<Float32Array>;
   /**
+   * The model's own output, [N, classes], in its declared kind, which is what a cell stores and
+   * the run's evaluation reads. Absent: the same as logits(). An oracle over a probability model
+   * gives log-probabilities from logits() (what the losses act on) and the probabilities here.
+   */
+  scores?(batch: Tensor): Promise<Float32Array>;
+  /**
    * Loss and its input gradient computed by the ONNX gradient graph; absent for a model whose
    * graph cannot be differentiated (then only black-box attacks apply). `targets` is required for
    * the targeted losses.

@@ -159,6 +159,10 @@ export async function createOnnxModelOracle(
       if (settings.scores !== 'probabilities') return values;
       return values.map((p) => Math.log(Math.max(p, PROBABILITY_FLOOR)));
     },
+    // Only a probability model's own output differs from logits() (which saves a forward pass).
+    ...(settings.scores === 'probabilities' && {
+      scores: async (batch: Tensor) => (await runLogits(batch)).values,
+    }),
     ...(gradientUnavailable ? { gradientUnavailable } : { lossAndGradient }),
     gradientModel,
     async release() {
