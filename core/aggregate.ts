@@ -62,6 +62,7 @@ export async function aggregateStoredResults(
     data,
     dataHash: plan.dataset.hash,
     groups,
+    classNames: classNamesOf(plan),
     features: plan.dataset.features,
     profile: () => resources.profile(plan, data),
     catalog: await resources.catalog(plan),
@@ -107,4 +108,18 @@ export async function aggregateStoredResults(
     ...(attacks && { attacks }),
   };
   return { results, ref: await putReadableJson(store, results) };
+}
+
+/**
+ * The class names reports use: the ones the models declare (models[i].classNames) when those that
+ * declare them agree, else the data's own (image-folder subfolders); none when they disagree.
+ */
+export function classNamesOf(plan: BenchmarkPlan): readonly string[] | undefined {
+  const declared = plan.models.flatMap((model) => (model.io?.classNames ? [model.io.classNames] : []));
+  const first = declared[0];
+  if (!first) return plan.dataset.classNames;
+  const agree = declared.every(
+    (names) => names.length === first.length && names.every((name, index) => name === first[index]),
+  );
+  return agree ? first : undefined;
 }

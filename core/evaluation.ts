@@ -274,6 +274,8 @@ export interface EvaluationInput {
   readonly data: LabeledData;
   readonly dataHash: string;
   readonly groups?: { readonly source: string; readonly ids: Int32Array };
+  /** Names of the classes by label index (declared by the models or the data), for class subgroups. */
+  readonly classNames?: readonly string[];
   readonly features?: readonly FeatureInfo[];
   readonly profile: () => DatasetProfile;
   readonly catalog: ModuleCatalog;
@@ -300,7 +302,10 @@ function samplesOf(cell: PlannedCell, indices: readonly number[], input: Evaluat
 
 /** Subgroups of the samples: the spec's group ids, or each class as a group. */
 function groupsOf(input: EvaluationInput, classes: number): { groups: Groups; source: string } {
-  if (!input.groups) return { groups: groupsFromLabels(input.data.labels, classes), source: 'label' };
+  if (!input.groups) {
+    const names = input.classNames?.length === classes ? input.classNames : undefined;
+    return { groups: groupsFromLabels(input.data.labels, classes, names), source: 'label' };
+  }
   const { source, ids } = input.groups;
   const count = ids.reduce((max, id) => Math.max(max, id), 0) + 1;
   return { groups: { ids, names: Array.from({ length: count }, (_, id) => `${source}=${id}`) }, source };

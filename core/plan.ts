@@ -55,6 +55,8 @@ export interface PlannedDataset {
   /** Subgroup ids per sample, when the spec names them (otherwise the labels define the groups). */
   readonly groups?: { readonly source: string; readonly ids: ArtifactRef };
   readonly lineage: unknown;
+  /** Class names by label index, where the data names its classes (image-folder subfolders). */
+  readonly classNames?: readonly string[];
 }
 
 export interface PlannedCell {

@@ -173,7 +173,11 @@ async function checkModelsFitData(
 }
 
 async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: string) {
-  const { data, lineage, features, groups } = await loadDataset(spec.dataset, baseDir, spec.preprocessing);
+  const { data, lineage, features, groups, classes } = await loadDataset(
+    spec.dataset,
+    baseDir,
+    spec.preprocessing,
+  );
   const inputs = await store.putBlob(encodeNpy('<f4', data.inputs.dims, data.inputs.data), MEDIA_TYPES.npy);
   const labels = await store.putBlob(encodeNpy('<i4', [data.labels.length], data.labels), MEDIA_TYPES.npy);
   const dataset: PlannedDataset = {
@@ -188,6 +192,7 @@ async function storeDataset(store: ArtifactStore, spec: BenchmarkSpec, baseDir: 
       ids: await store.putBlob(encodeNpy('<i4', [groups.ids.length], groups.ids), MEDIA_TYPES.npy),
     },
     lineage,
+    ...(classes ? { classNames: classes } : {}),
   };
   return { data, dataset };
 }

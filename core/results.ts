@@ -110,8 +110,15 @@ export interface BenchmarkResults {
     readonly samples: number;
     readonly sampleDims: readonly number[];
     readonly lineage: unknown;
+    /** Class names by label index, where the data names its classes (image-folder subfolders). */
+    readonly classNames?: readonly string[];
   };
-  readonly models: readonly { readonly id: string; readonly sha256: string }[];
+  readonly models: readonly {
+    readonly id: string;
+    readonly sha256: string;
+    /** The class names the spec declares for the model (models[i].classNames). */
+    readonly classNames?: readonly string[];
+  }[];
   readonly modules: readonly string[];
   readonly seeds: readonly number[];
   readonly summary: readonly ConditionSummary[];
@@ -239,8 +246,13 @@ export function buildResults(plan: BenchmarkPlan, stored: readonly StoredCell[])
       samples: plan.dataset.samples,
       sampleDims: plan.dataset.sampleDims,
       lineage: plan.dataset.lineage,
+      ...(plan.dataset.classNames ? { classNames: plan.dataset.classNames } : {}),
     },
-    models: plan.models.map((model) => ({ id: model.id, sha256: model.sha256 })),
+    models: plan.models.map((model) => ({
+      id: model.id,
+      sha256: model.sha256,
+      ...(model.io?.classNames ? { classNames: model.io.classNames } : {}),
+    })),
     modules: plan.modules,
     seeds: plan.seeds,
     summary,

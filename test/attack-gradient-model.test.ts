@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { buildGradientModel } from '../core/attack/gradient/builder';
 import { UnsupportedOpError } from '../core/attack/gradient/errors';
 import { loadMnist } from '../core/data/mnist';
-import { TempestInputError } from '../core/errors';
 import { sha256Hex } from '../core/hash';
 import { buildModel } from '../core/model/onnx-builder';
 import { makeTensor } from '../core/tensor/tensor';
@@ -16,7 +15,7 @@ import {
   oracleFor,
   seeded,
 } from './helpers/gradient-check';
-import { CaseBuilder, CLASSES } from './helpers/gradient-models';
+import { CaseBuilder, CLASSES, unsupportedOpErrorOf } from './helpers/gradient-models';
 
 const exampleBytes = (name: string) =>
   readFileSync(join(__dirname, '..', 'examples', 'models', `${name}.onnx`));
@@ -31,20 +30,8 @@ function modelWith(opType: string, onInput: boolean): Uint8Array {
 describe('gradient model construction', () => {
   it.each(['Sin', 'Cos'])('refuses %s on the input path with a clear error', async (opType) => {
     const bytes = modelWith(opType, opType === 'Cos');
-    let error: unknown;
-    try {
-      buildGradientModel(bytes, 'ce');
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(UnsupportedOpError);
-    expect(error).toBeInstanceOf(TempestInputError);
-    expect((error as UnsupportedOpError).opType).toBe(opType);
-    expect((error as Error).message).toMatch(
-      new RegExp(
-        `op ${opType} \\(node '${opType.toLowerCase()}\\d+'\\).*use a black-box attack \\(square, simba, hopskipjump\\) for this model`,
-      ),
-    );
+    const error = unsupportedOpErrorOf(bytes, opType);
+    expect(error.message).toMatch(/use a black-box attack \(square, simba, hopskipjump\) for this model/);
     // The oracle still serves logits (black-box attacks) and says why there are no gradients.
     const oracle = await oracleFor(bytes);
     try {

@@ -1,11 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchmarkOutcome } from '../activities/types';
+import { readBenchmarkInput } from '../cli/spec-file';
+import { runBenchmarkLocally } from '../client/local-run';
 import { loadDataset } from '../core/data/dataset';
 import { sha256Hex } from '../core/hash';
+import type { ProvenanceRecord } from '../core/provenance/record';
+import type { BenchmarkResults } from '../core/results';
+import { LocalArtifactStore } from '../core/store/local';
 import { argmaxRows } from '../core/tensor/tensor';
-import { readBenchmarkInput } from '../cli/spec-file';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 
@@ -63,5 +70,77 @@ describe('example: torchvision mobilenet_v3_small (torch.onnx) on an image folde
     } finally {
       await session.release();
     }
+  });
+});
+
+describe('examples/images-mobilenet.yaml end to end (local executor)', () => {
+  let storeDir: string;
+  let store: LocalArtifactStore;
+  let outcome: BenchmarkOutcome;
+  let results: BenchmarkResults;
+  let report: TrainingReport;
+
+  beforeAll(async () => {
+    storeDir = mkdtempSync(join(tmpdir(), 'tempest-images-store-'));
+    store = new LocalArtifactStore(storeDir);
+    report = JSON.parse(
+      await readFile(join(EXAMPLES, 'images', 'mobilenet-training.json'), 'utf8'),
+    ) as TrainingReport;
+    outcome = await runBenchmarkLocally(
+      await readBenchmarkInput(join(EXAMPLES, 'images-mobilenet.yaml')),
+      store,
+    );
+    results = JSON.parse(
+      new TextDecoder().decode(await store.getBlob(outcome.results!.sha256)),
+    ) as BenchmarkResults;
+  }, 600_000);
+
+  afterAll(() => rmSync(storeDir, { recursive: true, force: true }));
+
+  const accuracyOf = (condition: string) => {
+    const found = results.cells.filter((cell) => cell.condition === condition);
+    expect(found, condition).toHaveLength(1);
+    return found[0].metrics.accuracy;
+  };
+
+  it('computes every cell: clean, 5 corruptions x 3 severities, FGSM, PGD and Square', () => {
+    expect(outcome.status).toBe('completed');
+    expect(results.cells).toHaveLength(1 + 5 * 3 + 3 + 2 + 1);
+    expect(results.notApplicable ?? []).toEqual([]);
+    // The folded normalization gives the model what the training script's transform gave it:
+    // clean accuracy within a few near-tied samples of the training report's (see above).
+    expect(Math.abs(accuracyOf('clean') - report.testAccuracy)).toBeLessThanOrEqual(3 / report.testSamples);
+  });
+
+  it('perturbs and attacks in pixel space: accuracy falls with severity and epsilon, PGD at most FGSM', () => {
+    const clean = accuracyOf('clean');
+    expect(accuracyOf('gaussian_noise/s5')).toBeLessThan(clean);
+    expect(accuracyOf('gaussian_noise/s5')).toBeLessThanOrEqual(accuracyOf('gaussian_noise/s1'));
+    const fgsm = [0.00392, 0.00784, 0.01569].map((eps) => accuracyOf(`fgsm/linf/eps=${eps}`));
+    expect(fgsm[0]).toBeLessThan(clean);
+    expect(fgsm[2]).toBeLessThanOrEqual(fgsm[0]);
+    expect(accuracyOf('pgd/linf/eps=0.01569')).toBeLessThanOrEqual(fgsm[2]);
+    const squareCell = results.cells.find((cell) => cell.condition.startsWith('square/'));
+    expect(squareCell!.metrics.accuracy).toBeLessThanOrEqual(clean);
+  });
+
+  it('names the classes after the image subfolders, in results and in the class subgroups', () => {
+    expect(results.dataset.classNames).toEqual(report.classes);
+    for (const cell of results.evaluation!.cells) {
+      expect(cell.subgroups.groups.map((group) => group.name)).toEqual(report.classes);
+    }
+  });
+
+  it('records the file hash and the folded preprocessing in the provenance record', async () => {
+    const record = JSON.parse(
+      new TextDecoder().decode(await store.getBlob(outcome.provenance!.sha256)),
+    ) as ProvenanceRecord;
+    const [model] = record.models;
+    expect(model.fileSha256).toBe(report.sha256);
+    expect(model.sha256).not.toBe(report.sha256);
+    expect(model.io?.adaptations.join('; ')).toContain(
+      'preprocessing folded into the graph: pixels [0, 1] NCHW -> (x - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]',
+    );
+    expect(record.spec.text).toContain('preprocessing:');
   });
 });

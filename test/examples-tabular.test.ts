@@ -292,6 +292,16 @@ describe('examples/tabular-sklearn.yaml end to end', () => {
     }
   });
 
+  it('names the classes as the spec declares them, in results.models and in the class subgroups of the report', async () => {
+    for (const model of results.models) expect(model.classNames, model.id).toEqual(reference.classNames);
+    for (const cell of results.evaluation!.cells) {
+      expect(cell.subgroups.source).toBe('label');
+      expect(cell.subgroups.groups.map((group) => group.name)).toEqual(reference.classNames);
+    }
+    const report = new TextDecoder().decode(await store.getBlob(outcome.report!.sha256));
+    expect(report).toMatch(/\| (Adelie|Chinstrap|Gentoo) \d+\.\d+% \|/);
+  });
+
   it('reports white-box cells of the tree ensembles and ai.onnx.ml linear models as not applicable, with the reason', () => {
     const { whiteBox } = specConditions();
     expect(whiteBox.length).toBeGreaterThan(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TempestInputError } from '../core/errors';
+import { inputErrorOf } from './helpers/errors';
 import { sha256Hex } from '../core/hash';
 import { adaptModel, type AdaptOptions } from '../core/model/adapter';
 import { buildModel, type ModelSpec } from '../core/model/onnx-builder';
@@ -25,16 +25,6 @@ afterAll(async () => {
   await runner.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-function errorOf(action: () => unknown): TempestInputError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TempestInputError);
-    return error as TempestInputError;
-  }
-  throw new Error('expected a TempestInputError');
-}
 
 const options = (extra: Partial<AdaptOptions> = {}): AdaptOptions => ({
   label: 'model.onnx',
@@ -117,11 +107,11 @@ describe('model adapter: the input, the score output and the graph surgery, chec
 
   it('explains a wrong output choice: the int64 label output, an unknown name, a model with no score output', async () => {
     const bytes = await readFile(join(TABULAR, 'logreg.onnx'));
-    const label = errorOf(() => adaptModel(bytes, options({ spec: { output: 'label' } })));
+    const label = inputErrorOf(() => adaptModel(bytes, options({ spec: { output: 'label' } })));
     expect(label.message).toContain('models[0].output: output "label" of model.onnx is int64 [');
     expect(label.message).toContain('predicted class labels');
     expect(label.message).toContain('set models[0].output: probabilities');
-    const unknown = errorOf(() => adaptModel(bytes, options({ spec: { output: 'scores' } })));
+    const unknown = inputErrorOf(() => adaptModel(bytes, options({ spec: { output: 'scores' } })));
     expect(unknown.message).toMatch(
       /has no output "scores"; its outputs are "label" \(int64 .*\), "probabilities" \(float32/,
     );
@@ -139,10 +129,10 @@ describe('model adapter: the input, the score output and the graph surgery, chec
         ],
       }),
     );
-    expect(errorOf(() => adaptModel(noScores, options())).message).toContain(
+    expect(inputErrorOf(() => adaptModel(noScores, options())).message).toContain(
       'has no float32 output of shape [batch, classes]',
     );
-    expect(errorOf(() => adaptModel(new Uint8Array([1, 2, 3, 250]), options())).message).toContain(
+    expect(inputErrorOf(() => adaptModel(new Uint8Array([1, 2, 3, 250]), options())).message).toContain(
       'models[0].path: model.onnx is not a loadable ONNX model',
     );
   });
@@ -277,7 +267,7 @@ describe('model adapter: the input, the score output and the graph surgery, chec
     // (0.4*255 - 100)/2 = 1, (0.2*255 - 0)/1 = 51, (255 - 50)/5 = 41.
     expect(Array.from(values).map((value) => Number(value.toFixed(4)))).toEqual([1, 51, 41]);
 
-    const wrongLayout = errorOf(() =>
+    const wrongLayout = inputErrorOf(() =>
       adaptModel(
         nhwc,
         options({ preprocessing: { ...preprocessing, layout: 'NCHW' }, sampleDims: [3, 2, 2] }),
@@ -310,5 +300,11 @@ describe('model adapter: the input, the score output and the graph surgery, chec
     });
     const cast = await scoresOf(uint8.bytes, Float32Array.from([0.5, 1.2]), [1, 1, 1, 2]);
     expect(Array.from(cast.values)).toEqual([128, 255]);
+    // Without the preprocessing block, the uint8 input is refused with the spec line to write.
+    const refused = inputErrorOf(() =>
+      adaptModel(onnx.ModelProto.encode(quantized).finish(), { ...options(), sampleDims: [1, 1, 2] }),
+    );
+    expect(refused.message).toMatch(/model input "\w+" of model\.onnx is uint8/);
+    expect(refused.message).toContain('preprocessing: { dtype: uint8, scale: 255 }');
   });
 });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type FeatureInfo } from '../core/data/dataset';
 import { profileTabular } from '../core/data/profile';
-import { TempestInputError } from '../core/errors';
+import { inputErrorOf } from './helpers/errors';
 import { sha256Hex } from '../core/hash';
 import type { PerturbationContext, PerturbationModule } from '../core/perturb/module';
 import { categoricalFlip } from '../core/perturb/tabular/categorical-flip';
@@ -194,32 +194,23 @@ describe('tabular modules', () => {
     it('refuses non-tabular input, undescribed features and unknown or wrong-kind feature names', () => {
       const params = module.severityParams!(1);
       const images = makeTensor([2, 1, 2, 2]);
-      const errorOf = (action: () => unknown): TempestInputError => {
-        try {
-          action();
-        } catch (error) {
-          expect(error).toBeInstanceOf(TempestInputError);
-          return error as TempestInputError;
-        }
-        throw new Error('expected a TempestInputError');
-      };
-      const imageError = errorOf(() => module.apply(images, params, contextOf(penguins, 1)));
+      const imageError = inputErrorOf(() => module.apply(images, params, contextOf(penguins, 1)));
       expect(imageError.kind).toBe('InputKindMismatch');
       expect(imageError.message).toMatch(/\[2, 1, 2, 2\]/);
 
       const { features: _features, ...undescribed } = contextOf(penguins, 1);
-      expect(errorOf(() => module.apply(penguins.data.inputs, params, undescribed)).kind).toBe(
+      expect(inputErrorOf(() => module.apply(penguins.data.inputs, params, undescribed)).kind).toBe(
         'InputKindMismatch',
       );
 
-      const unknown = errorOf(() =>
+      const unknown = inputErrorOf(() =>
         module.apply(penguins.data.inputs, { ...params, features: ['beak_length'] }, contextOf(penguins, 1)),
       );
       expect(unknown.kind).toBe('UnknownFeature');
       expect(unknown.message).toMatch(/"beak_length".*island, bill_length_mm/);
 
       if (!TOUCHED_KINDS[name].includes('categorical')) {
-        const wrongKind = errorOf(() =>
+        const wrongKind = inputErrorOf(() =>
           module.apply(penguins.data.inputs, { ...params, features: ['island'] }, contextOf(penguins, 1)),
         );
         expect(wrongKind.kind).toBe('FeatureKindMismatch');

@@ -1,15 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { buildGradientModel } from '../../core/attack/gradient/builder';
-import { TempestInputError } from '../../core/errors';
 import { sha256Hex } from '../../core/hash';
-import { adaptModel, describeType, type AdaptedModel } from '../../core/model/adapter';
+import { describeType, type AdaptedModel } from '../../core/model/adapter';
 import { ModelRunner } from '../../core/model/runner';
 import { table } from '../../core/report/markdown';
-import { readExternalData } from '../../core/resolve';
 import { makeTensor } from '../../core/tensor/tensor';
 import type { ModelSpecV1, OutputKindV1 } from '../../spec';
+import { adaptModelFile, readModelFile } from '../model-file';
 
 export interface InspectOptions {
   readonly input?: string;
@@ -25,10 +23,7 @@ export interface InspectOptions {
  * an input gradient. Ends with the spec lines to write.
  */
 export async function inspectCommand(modelPath: string, options: InspectOptions): Promise<number> {
-  const path = resolve(modelPath);
-  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-    throw new TempestInputError(`cannot read ${path} (${error.code ?? error.message})`, 'ModelNotFound');
-  });
+  const bytes = await readModelFile(modelPath);
   const spec: Pick<ModelSpecV1, 'input' | 'output' | 'outputKind'> = {
     input: options.input,
     output: options.output,
@@ -43,12 +38,7 @@ export async function inspectCommand(modelPath: string, options: InspectOptions)
   let adapted: AdaptedModel | undefined;
   let adaptError: string | undefined;
   try {
-    adapted = adaptModel(bytes, {
-      label: modelPath,
-      where: 'models[i]',
-      spec,
-      readExternal: (location) => readExternalData(path, location, 'models[i]'),
-    });
+    adapted = adaptModelFile(modelPath, bytes, spec);
   } catch (error) {
     adaptError = (error as Error).message;
   }
@@ -92,7 +82,7 @@ export async function inspectCommand(modelPath: string, options: InspectOptions)
     opCounts.set(key, (opCounts.get(key) ?? 0) + 1);
   }
   const report = {
-    file: path,
+    file: resolve(modelPath),
     sha256: sha256Hex(bytes),
     producer: model
       ? `${model.producerName || '?'} ${model.producerVersion || ''}`.trim()

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { lossesFromLogits } from '../../core/attack/losses';
 import { lossThresholdAttack } from '../../core/attack/membership';
 import { loadMnist } from '../../core/data/mnist';
-import { sha256Hex } from '../../core/hash';
 import { ModelRunner } from '../../core/model/runner';
+import { adaptModelFile, readModelFile } from '../model-file';
 import { table } from '../../core/report/markdown';
 
 /**
@@ -12,10 +11,10 @@ import { table } from '../../core/report/markdown';
  * model's loss gives little away about which samples it saw.
  */
 export async function privacyCommand(model: string, options: { samples: number }): Promise<number> {
-  const bytes = await readFile(model);
+  const adapted = adaptModelFile(model, await readModelFile(model));
   const runner = new ModelRunner({ intraOpThreads: 1, interOpThreads: 1 });
   try {
-    const loaded = await runner.load(sha256Hex(bytes), async () => bytes, model);
+    const loaded = await runner.load(adapted.sha256, async () => adapted.bytes, model);
     const lossesOf = async (split: 'train' | 'test') => {
       const data = loadMnist(split, options.samples);
       const { values, classes } = await runner.predict(loaded, data.inputs, 250);

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { loadMnist } from '../../core/data/mnist';
 import { TempestInputError } from '../../core/errors';
-import { sha256Hex } from '../../core/hash';
 import { ModelRunner } from '../../core/model/runner';
+import { adaptModelFile, readModelFile } from '../model-file';
 import { measureServingLatency, type LatencySettings } from '../../core/serving/latency';
 import { latencyMarkdown } from '../../core/serving/report';
 
@@ -40,10 +39,10 @@ export async function servingCommand(modelPath: string, options: ServingOptions)
   const concurrencies = list(options.concurrency, 'concurrency');
   if (!(options.rate > 0))
     throw new TempestInputError('--rate must be a positive number of requests per second', 'BadArguments');
-  const bytes = await readFile(modelPath);
+  const adapted = adaptModelFile(modelPath, await readModelFile(modelPath));
   const runner = new ModelRunner({ intraOpThreads: options.threads, interOpThreads: 1 });
   try {
-    const model = await runner.load(sha256Hex(bytes), async () => bytes, modelPath);
+    const model = await runner.load(adapted.sha256, async () => adapted.bytes, modelPath);
     const samples = loadMnist('test', Math.max(...batchSizes)).inputs;
     const settings: LatencySettings = {
       batchSizes,

@@ -471,6 +471,17 @@ export function adaptModel(bytes: Uint8Array, options: AdaptOptions): AdaptedMod
   }
   if (folding(options.preprocessing)) {
     adaptations.push(...foldPreprocessing(graph, input, options.preprocessing!, options));
+  } else if (input.type?.tensorType?.elemType !== DataType.FLOAT) {
+    // Tempest feeds float32 samples; a uint8 image model needs the cast folded in front of it.
+    const element = ELEMENT_NAMES[input.type?.tensorType?.elemType ?? 0];
+    throw new TempestInputError(
+      `${options.where}: the model input "${input.name}" of ${options.label} is ${describeType(input.type)}, ` +
+        'but Tempest feeds float32 samples; ' +
+        (element === 'uint8'
+          ? 'for an image model add `preprocessing: { dtype: uint8, scale: 255 }` to the spec (pixels in [0, 1] are scaled, rounded and cast in the graph)'
+          : `export the model with a float32 input, or name another input with ${options.where}.input`),
+      'ShapeMismatch',
+    );
   }
 
   const outputKind = options.spec?.outputKind ?? (chosen.zipMap ? 'probabilities' : undefined);

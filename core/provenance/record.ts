@@ -1,3 +1,4 @@
+import type { ModelIo } from '../model/adapter';
 import type { BenchmarkPlan } from '../plan';
 import type { ArtifactRef } from '../store/types';
 import type { EnvironmentRecord } from './environment';
@@ -47,8 +48,13 @@ export interface ProvenanceRecord {
   readonly models: readonly {
     readonly id: string;
     readonly path: string;
+    /** The hash of the bytes the workers ran (the adapted model's, when the adapter changed it). */
     readonly sha256: string;
     readonly size: number;
+    /** The file's own sha256, when the model adapter changed it (see io.adaptations). */
+    readonly fileSha256?: string;
+    /** The input and output used, the declared output kind and class names, and each change made. */
+    readonly io?: ModelIo;
   }[];
   readonly dataset: {
     readonly hash: string;
@@ -108,6 +114,8 @@ export function buildProvenance(args: {
       path: model.sourcePath,
       sha256: model.sha256,
       size: model.blob.size,
+      ...(model.sourceSha256 ? { fileSha256: model.sourceSha256 } : {}),
+      ...(model.io ? { io: model.io } : {}),
     })),
     dataset: {
       hash: plan.dataset.hash,

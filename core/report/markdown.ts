@@ -277,35 +277,41 @@ export function accuracyByConditionTable(results: BenchmarkResults): TableData {
   };
 }
 
+/** One row of the cells table; computed and not-applicable cells differ only in the two outcome columns. */
+function cellsRow(
+  cell: {
+    readonly index: number;
+    readonly model: string;
+    readonly condition: string;
+    readonly seed: number | null;
+    readonly key: string;
+  },
+  accuracy: string,
+  counts: string,
+): { index: number; row: string[] } {
+  return {
+    index: cell.index,
+    row: [
+      String(cell.index),
+      cell.model,
+      cell.condition,
+      seedCell(cell.seed),
+      accuracy,
+      counts,
+      `\`${cell.key.slice(0, 16)}\``,
+    ],
+  };
+}
+
 /** Every cell: model, condition, seed, accuracy, counts, key. */
 export function cellsTable(results: BenchmarkResults): TableData {
   return {
     header: ['#', 'model', 'condition', 'seed', 'accuracy', 'correct / total', 'cell key'],
     rows: [
-      ...results.cells.map((cell) => ({
-        index: cell.index,
-        row: [
-          String(cell.index),
-          cell.model,
-          cell.condition,
-          seedCell(cell.seed),
-          percent(cell.metrics.accuracy),
-          `${cell.metrics.correct} / ${cell.metrics.total}`,
-          `\`${cell.key.slice(0, 16)}\``,
-        ],
-      })),
-      ...(results.notApplicable ?? []).map((cell) => ({
-        index: cell.index,
-        row: [
-          String(cell.index),
-          cell.model,
-          cell.condition,
-          seedCell(cell.seed),
-          'n/a',
-          'not applicable',
-          `\`${cell.key.slice(0, 16)}\``,
-        ],
-      })),
+      ...results.cells.map((cell) =>
+        cellsRow(cell, percent(cell.metrics.accuracy), `${cell.metrics.correct} / ${cell.metrics.total}`),
+      ),
+      ...(results.notApplicable ?? []).map((cell) => cellsRow(cell, 'n/a', 'not applicable')),
     ]
       .sort((a, b) => a.index - b.index)
       .map((entry) => entry.row),

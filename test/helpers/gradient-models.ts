@@ -1,3 +1,7 @@
+import { expect } from 'vitest';
+import { buildGradientModel } from '../../core/attack/gradient/builder';
+import { UnsupportedOpError } from '../../core/attack/gradient/errors';
+import { TempestInputError } from '../../core/errors';
 import {
   buildModel,
   CLASSIFIER_INPUT,
@@ -621,4 +625,23 @@ function torchExportOpCases(): OpCase[] {
       },
     }),
   ];
+}
+
+/**
+ * The UnsupportedOpError building the 'ce' gradient model of `bytes` throws, checked to be a
+ * TempestInputError that names the op and its node; fails the test when nothing is thrown.
+ */
+export function unsupportedOpErrorOf(bytes: Uint8Array, opType: string): UnsupportedOpError {
+  let error: unknown;
+  try {
+    buildGradientModel(bytes, 'ce');
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(UnsupportedOpError);
+  expect(error).toBeInstanceOf(TempestInputError);
+  const unsupported = error as UnsupportedOpError;
+  expect(unsupported.opType).toBe(opType);
+  expect(unsupported.message).toMatch(new RegExp(`op ${opType} \\(node '${opType.toLowerCase()}\\d+'\\)`));
+  return unsupported;
 }
