@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import type { PerturbationModule } from '../module';
-import { filter2d, gaussianFilter } from './filters';
+import { gaussianFilter } from './filters';
 import { mapImages } from './layout';
-import { boxSum3x3, cannyEdges, chamferDistance, equalizeHistogram, fillNormal } from './weather-helpers';
+import {
+  boxSum3x3,
+  cannyEdges,
+  chamferDistance,
+  equalizeHistogram,
+  fillNormal,
+  filter3x3Saturate,
+} from './weather-helpers';
 
 /**
  * ImageNet-C spatter per severity: liquid noise mean and SD, its blur sigma, the threshold below
@@ -69,6 +76,7 @@ interface SpatterScratch {
   readonly edges: Uint8Array;
   readonly distance: Float32Array;
   readonly filtered: Float64Array;
+  readonly embossed: Float32Array;
 }
 
 function makeScratch(pixels: number): SpatterScratch {
@@ -80,6 +88,7 @@ function makeScratch(pixels: number): SpatterScratch {
     edges: new Uint8Array(pixels),
     distance: new Float32Array(pixels),
     filtered: new Float64Array(pixels),
+    embossed: new Float32Array(pixels),
   };
 }
 
@@ -92,9 +101,8 @@ function makeScratch(pixels: number): SpatterScratch {
  */
 function waterIntensity(scratch: SpatterScratch, height: number, width: number, opacity: number): void {
   const { pixels, wet, bytes, edges, distance, filtered } = scratch;
-  // astype(uint8) truncates; the layer is in [0, 1] for the published parameters, saturate otherwise.
-  for (let i = 0; i < pixels; i++) bytes[i] = Math.min(255, Math.max(0, Math.trunc(wet[i] * 255)));
   cannyEdges(bytes, height, width, CANNY_LOW, CANNY_HIGH, edges);
+  // distanceTransform of 255 - edges: the distance to the nearest edge pixel.
   for (let i = 0; i < pixels; i++) edges[i] = 255 - edges[i];
   chamferDistance(edges, height, width, distance);
   for (let i = 0; i < pixels; i++) if (distance[i] > DISTANCE_CAP) distance[i] = DISTANCE_CAP;
@@ -102,14 +110,15 @@ function waterIntensity(scratch: SpatterScratch, height: number, width: number, 
   boxSum3x3(distance, height, width, filtered);
   for (let i = 0; i < pixels; i++) edges[i] = Math.trunc(Math.fround(filtered[i] * (1 / 9)));
   equalizeHistogram(edges, edges);
-  filter2d(edges, height, width, EMBOSS, 3, 3, filtered);
-  for (let i = 0; i < pixels; i++) edges[i] = Math.min(255, Math.max(0, Math.round(filtered[i])));
+  // filter2D(CV_8U) with the integer emboss kernel: exact integer sums, saturated to uint8.
+  filter3x3Saturate(edges, height, width, EMBOSS, scratch.embossed);
   // cv2.blur of uint8 rounds to the nearest integer (sums / 9 are never halfway).
-  boxSum3x3(edges, height, width, filtered);
+  boxSum3x3(scratch.embossed, height, width, filtered);
   let max = 0;
   for (let i = 0; i < pixels; i++) {
-    wet[i] = bytes[i] * Math.round(filtered[i] / 9);
-    if (wet[i] > max) max = wet[i];
+    const value = bytes[i] * Math.round(filtered[i] / 9);
+    wet[i] = value;
+    if (value > max) max = value;
   }
   const scale = max > 0 ? opacity / max : 0;
   for (let i = 0; i < pixels; i++) wet[i] *= scale;
@@ -168,9 +177,16 @@ export const spatter: PerturbationModule<SpatterParams> = {
       const { noise, wet } = scratch;
       fillNormal(stream, params.noiseMean, params.noiseSd, noise);
       gaussianFilter(noise, height, width, params.blurSigma, wet);
-      for (let i = 0; i < pixels; i++) if (wet[i] < params.threshold) wet[i] = 0;
-
+      const threshold = params.threshold;
       if (params.regime === 'water') {
+        // Dry below the threshold; astype(uint8) truncates (the layer is in [0, 1] for the
+        // published parameters; saturate otherwise).
+        const bytes = scratch.bytes;
+        for (let i = 0; i < pixels; i++) {
+          const value = wet[i] < threshold ? 0 : wet[i];
+          wet[i] = value;
+          bytes[i] = Math.min(255, Math.max(0, Math.trunc(value * 255)));
+        }
         waterIntensity(scratch, height, width, params.opacity);
         if (channels === 3) {
           for (let c = 0; c < 3; c++) {
@@ -193,7 +209,8 @@ export const spatter: PerturbationModule<SpatterParams> = {
       }
 
       const cover = scratch.filtered;
-      for (let i = 0; i < pixels; i++) noise[i] = wet[i] > params.threshold ? 1 : 0;
+      // The wet mask: the layer, set to 0 below the threshold, strictly above it.
+      for (let i = 0; i < pixels; i++) noise[i] = (wet[i] < threshold ? 0 : wet[i]) > threshold ? 1 : 0;
       gaussianFilter(noise, height, width, params.maskSigma, cover);
       for (let i = 0; i < pixels; i++) if (cover[i] < MUD_COVER_MIN) cover[i] = 0;
       const mudGray =
