@@ -97,15 +97,15 @@ function makeScratch(pixels: number): SpatterScratch {
  * normalized by its maximum. The lighting map is the reference's OpenCV chain, reimplemented
  * exactly in weather-helpers: Canny edges (50, 150) of the layer, distance to the nearest edge
  * (5 x 5 chamfer), capped at 20, 3 x 3 box blur cast to uint8, histogram equalisation, emboss,
- * 3 x 3 box blur (uint8, rounded). Written to `scratch.wet`.
+ * 3 x 3 box blur (uint8, rounded). `scratch.wet` receives the product; the intensity is
+ * wet[i] * the returned scale (opacity / maximum, applied by the caller as it adds the colour).
  */
-function waterIntensity(scratch: SpatterScratch, height: number, width: number, opacity: number): void {
+function waterIntensity(scratch: SpatterScratch, height: number, width: number, opacity: number): number {
   const { pixels, wet, bytes, edges, distance, filtered } = scratch;
-  cannyEdges(bytes, height, width, CANNY_LOW, CANNY_HIGH, edges);
-  // distanceTransform of 255 - edges: the distance to the nearest edge pixel.
-  for (let i = 0; i < pixels; i++) edges[i] = 255 - edges[i];
-  chamferDistance(edges, height, width, distance);
-  for (let i = 0; i < pixels; i++) if (distance[i] > DISTANCE_CAP) distance[i] = DISTANCE_CAP;
+  // 255 - Canny: edges 0, the rest 255; its distance transform is the distance to the nearest
+  // edge pixel, truncated at the cap.
+  cannyEdges(bytes, height, width, CANNY_LOW, CANNY_HIGH, edges, 0);
+  chamferDistance(edges, height, width, distance, DISTANCE_CAP);
   // cv2.blur of float32: float64 sums times 1/9, stored as float32, then truncated by astype(uint8).
   boxSum3x3(distance, height, width, filtered);
   for (let i = 0; i < pixels; i++) edges[i] = Math.trunc(Math.fround(filtered[i] * (1 / 9)));
@@ -120,8 +120,7 @@ function waterIntensity(scratch: SpatterScratch, height: number, width: number, 
     wet[i] = value;
     if (value > max) max = value;
   }
-  const scale = max > 0 ? opacity / max : 0;
-  for (let i = 0; i < pixels; i++) wet[i] *= scale;
+  return max > 0 ? opacity / max : 0;
 }
 
 /**
@@ -187,17 +186,18 @@ export const spatter: PerturbationModule<SpatterParams> = {
           wet[i] = value;
           bytes[i] = Math.min(255, Math.max(0, Math.trunc(value * 255)));
         }
-        waterIntensity(scratch, height, width, params.opacity);
+        const scale = waterIntensity(scratch, height, width, params.opacity);
+        const [red, green, blue] = WATER_RGB;
         if (channels === 3) {
-          for (let c = 0; c < 3; c++) {
-            const plane = c * pixels;
-            const colour = WATER_RGB[c];
-            for (let i = 0; i < pixels; i++) output[plane + i] = data[plane + i] + wet[i] * colour;
+          for (let i = 0; i < pixels; i++) {
+            const w = wet[i] * scale;
+            output[i] = data[i] + w * red;
+            output[pixels + i] = data[pixels + i] + w * green;
+            output[2 * pixels + i] = data[2 * pixels + i] + w * blue;
           }
         } else {
-          const [red, green, blue] = WATER_RGB;
           for (let i = 0; i < pixels; i++) {
-            const w = wet[i];
+            const w = wet[i] * scale;
             output[i] =
               data[i] +
               GRAY_WEIGHTS[0] * Math.min(1, w * red) +

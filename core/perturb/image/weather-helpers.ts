@@ -414,7 +414,8 @@ function cannyScratchFor(height: number, width: number): CannyScratch {
  * quantized to 0/45/90/135 degrees with OpenCV's integer tangent test and its tie rule (strictly
  * greater than the neighbour behind, at least the one ahead; strictly greater than both on
  * diagonals); hysteresis: local maxima above `high` seed edges, which grow through 8-connected
- * local maxima above `low`. Writes 255 on edges and 0 elsewhere.
+ * local maxima above `low`. Writes `edgeValue` (255 by default, as OpenCV) on edges and
+ * 255 - edgeValue elsewhere: spatter's 255 - Canny(...) is edgeValue 0.
  */
 export function cannyEdges(
   src: Uint8Array,
@@ -423,6 +424,7 @@ export function cannyEdges(
   low: number,
   high: number,
   out: Uint8Array,
+  edgeValue = 255,
 ): void {
   const lowThreshold = Math.floor(low);
   const highThreshold = Math.floor(high);
@@ -498,6 +500,7 @@ export function cannyEdges(
       stack[stackSize++] = at;
     }
   };
+  const background = 255 - edgeValue;
   while (stackSize > 0) {
     const at = stack[--stackSize];
     grow(at - 1);
@@ -512,7 +515,7 @@ export function cannyEdges(
   for (let y = 0; y < height; y++) {
     const from = (y + 1) * stride + 1;
     const to = y * width;
-    for (let x = 0; x < width; x++) out[to + x] = map[from + x] === STRONG ? 255 : 0;
+    for (let x = 0; x < width; x++) out[to + x] = map[from + x] === STRONG ? edgeValue : background;
   }
 }
 
@@ -535,8 +538,16 @@ let chamferScratch:
  * zero pixel along paths of 5 x 5 chamfer steps (1, 1.4 and 2.1969 for a knight's move), in
  * OpenCV's two passes and float32 sums. Exact for straight runs, within about 2% of the Euclidean
  * distance in other directions; the reference uses this approximation, so Tempest does too.
+ * Distances above `cap` are written as `cap` (cv2.threshold(THRESH_TRUNC) after the transform;
+ * the transform itself runs uncapped).
  */
-export function chamferDistance(src: Uint8Array, height: number, width: number, out: Float32Array): void {
+export function chamferDistance(
+  src: Uint8Array,
+  height: number,
+  width: number,
+  out: Float32Array,
+  cap = Infinity,
+): void {
   const border = 2;
   const stride = width + 2 * border;
   if (chamferScratch?.height !== height || chamferScratch.width !== width) {
@@ -600,7 +611,7 @@ export function chamferDistance(src: Uint8Array, height: number, width: number, 
         if (candidate < best) best = candidate;
         distance[at] = best;
       }
-      out[to] = best;
+      out[to] = best > cap ? cap : best;
     }
   }
 }
