@@ -213,13 +213,22 @@ export const spatter: PerturbationModule<SpatterParams> = {
       for (let i = 0; i < pixels; i++) noise[i] = (wet[i] < threshold ? 0 : wet[i]) > threshold ? 1 : 0;
       gaussianFilter(noise, height, width, params.maskSigma, cover);
       for (let i = 0; i < pixels; i++) if (cover[i] < MUD_COVER_MIN) cover[i] = 0;
+      if (channels === 3) {
+        const [red, green, blue] = MUD_RGB;
+        for (let i = 0; i < pixels; i++) {
+          const m = cover[i];
+          output[i] = data[i] * (1 - m) + m * red;
+          output[pixels + i] = data[pixels + i] * (1 - m) + m * green;
+          output[2 * pixels + i] = data[2 * pixels + i] * (1 - m) + m * blue;
+        }
+        return;
+      }
       const mudGray =
         GRAY_WEIGHTS[0] * MUD_RGB[0] + GRAY_WEIGHTS[1] * MUD_RGB[1] + GRAY_WEIGHTS[2] * MUD_RGB[2];
       for (let c = 0; c < channels; c++) {
         const plane = c * pixels;
-        const colour = channels === 3 ? MUD_RGB[c] : mudGray;
         for (let i = 0; i < pixels; i++)
-          output[plane + i] = data[plane + i] * (1 - cover[i]) + cover[i] * colour;
+          output[plane + i] = data[plane + i] * (1 - cover[i]) + cover[i] * mudGray;
       }
     });
   },
