@@ -67,6 +67,17 @@ type SnowParams = z.infer<typeof SnowParams>;
  * cells at severity 1, streaks 21-25 pixels long) each flake and streak covers a much larger part
  * of the image than on ImageNet's 224 x 224: small images are hit relatively harder.
  */
+/**
+ * Working planes of one image size, reused by every image and call (apply is synchronous, and
+ * each plane is rewritten in full before it is read: no state passes between images).
+ */
+const buffers: { noise: Float64Array; crop: Float64Array; zoomed: Float64Array; layer: Float64Array } = {
+  noise: new Float64Array(0),
+  crop: new Float64Array(0),
+  zoomed: new Float64Array(0),
+  layer: new Float64Array(0),
+};
+
 export const snow: PerturbationModule<SnowParams> = {
   name: 'snow',
   version: '1.0.0',
@@ -82,21 +93,17 @@ export const snow: PerturbationModule<SnowParams> = {
     return { noiseMean, noiseSd, zoom, threshold, blurRadius, blurSigma, imageWeight };
   },
   apply(batch, params, context) {
-    // Buffers of one image size, reused by every image of the batch.
-    let noise: Float64Array | undefined;
-    let zoomedData: Float64Array | undefined;
-    let layer: Float64Array | undefined;
-    let crop: Float64Array | undefined;
     return mapImages(batch, context, 'snow', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const pixels = height * width;
-      if (noise?.length !== pixels || crop?.length !== pixels) {
-        noise = new Float64Array(pixels);
-        crop = new Float64Array(pixels);
+      if (buffers.noise.length !== pixels) {
+        buffers.noise = new Float64Array(pixels);
+        buffers.crop = new Float64Array(pixels);
       }
+      const { noise, crop } = buffers;
       fillNormal(stream, params.noiseMean, params.noiseSd, noise);
-      const zoomed = zoomCentre(noise, height, width, params.zoom, zoomedData);
-      zoomedData = zoomed.data;
+      const zoomed = zoomCentre(noise, height, width, params.zoom, buffers.zoomed);
+      buffers.zoomed = zoomed.data;
       const flakes = zoomed.data;
       const threshold = params.threshold;
       for (let i = 0; i < flakes.length; i++) {
@@ -104,7 +111,8 @@ export const snow: PerturbationModule<SnowParams> = {
         flakes[i] = value < 0 ? 0 : value > 1 ? 1 : value;
       }
       const angle = -135 + 90 * stream.uniform();
-      if (layer?.length !== flakes.length) layer = new Float64Array(flakes.length);
+      if (buffers.layer.length !== flakes.length) buffers.layer = new Float64Array(flakes.length);
+      const layer = buffers.layer;
       motionBlur(flakes, zoomed.height, zoomed.width, params.blurRadius, params.blurSigma, angle, layer);
       // The layer rounded to multiples of 1/255, cropped to the image: only the crop is used, by
       // itself and rotated by 180 degrees (pixel i and pixel pixels - 1 - i of the crop).

@@ -67,7 +67,10 @@ const SpatterParams = z.discriminatedUnion('regime', [
 ]);
 type SpatterParams = z.infer<typeof SpatterParams>;
 
-/** Per-batch buffers, reused by every image of the shape they were made for. */
+/**
+ * Working buffers, reused by every image of the size they were made for, across calls (apply is
+ * synchronous and every buffer is rewritten before it is read, so no state passes between images).
+ */
 interface SpatterScratch {
   readonly pixels: number;
   readonly noise: Float64Array;
@@ -78,6 +81,8 @@ interface SpatterScratch {
   readonly filtered: Float64Array;
   readonly embossed: Float32Array;
 }
+
+let sharedScratch: SpatterScratch | undefined;
 
 function makeScratch(pixels: number): SpatterScratch {
   return {
@@ -168,11 +173,11 @@ export const spatter: PerturbationModule<SpatterParams> = {
     return { ...SPATTER_BY_SEVERITY[severity - 1] };
   },
   apply(batch, params, context) {
-    let scratch: SpatterScratch | undefined;
     return mapImages(batch, context, 'spatter', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const pixels = height * width;
-      if (scratch?.pixels !== pixels) scratch = makeScratch(pixels);
+      if (sharedScratch?.pixels !== pixels) sharedScratch = makeScratch(pixels);
+      const scratch = sharedScratch;
       const { noise, wet } = scratch;
       fillNormal(stream, params.noiseMean, params.noiseSd, noise);
       gaussianFilter(noise, height, width, params.blurSigma, wet);
