@@ -217,11 +217,16 @@ export function filter2d(
   }
 }
 
-/** Python's round(): halves go to the even neighbour (scipy sizes zoom outputs with it). */
+/**
+ * Python's round(): halves go to the even neighbour (scipy sizes zoom outputs with it). Math.round
+ * takes halves up; value is a half exactly when Math.round(value) - value is 0.5 (that difference
+ * is exact: both are within a factor of two of each other, or the rounded value is 0), and then
+ * the even one of rounded - 1 and rounded is taken.
+ */
 export function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction !== 0.5) return Math.round(value);
+  const rounded = Math.round(value);
+  if (rounded - value !== 0.5) return rounded;
+  const floor = rounded - 1;
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
@@ -268,20 +273,59 @@ export interface Plane {
  * `factor` with scipy.ndimage.zoom(order=1), of size round(crop * factor) >= size. Unlike
  * clippedZoom it is not cropped back, because snow motion-blurs the whole zoomed layer and
  * crops only afterwards (the blur's replicated edge is the zoomed layer's, not the image's).
+ * The zoom is zoomBilinear's arithmetic, reading the crop in place and with each column's
+ * interpolation weights computed once; `reuse`, when of the zoomed size, receives the result
+ * instead of a new array.
  */
-export function zoomCentre(src: ArrayLike<number>, height: number, width: number, factor: number): Plane {
+export function zoomCentre(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  factor: number,
+  reuse?: Float64Array,
+): Plane {
   const cropHeight = Math.ceil(height / factor);
   const cropWidth = Math.ceil(width / factor);
   const top = Math.floor((height - cropHeight) / 2);
   const left = Math.floor((width - cropWidth) / 2);
-  const crop = new Float64Array(cropHeight * cropWidth);
-  for (let y = 0; y < cropHeight; y++) {
-    for (let x = 0; x < cropWidth; x++) crop[y * cropWidth + x] = src[(top + y) * width + left + x];
-  }
   const zoomedHeight = roundHalfEven(cropHeight * factor);
   const zoomedWidth = roundHalfEven(cropWidth * factor);
-  const data = new Float64Array(zoomedHeight * zoomedWidth);
-  zoomBilinear(crop, cropHeight, cropWidth, zoomedHeight, zoomedWidth, data);
+  const size = zoomedHeight * zoomedWidth;
+  const data = reuse?.length === size ? reuse : new Float64Array(size);
+  const scaleY = zoomedHeight > 1 ? (cropHeight - 1) / (zoomedHeight - 1) : 0;
+  const scaleX = zoomedWidth > 1 ? (cropWidth - 1) / (zoomedWidth - 1) : 0;
+  const left0 = new Int32Array(zoomedWidth);
+  const left1 = new Int32Array(zoomedWidth);
+  const weight0 = new Float64Array(zoomedWidth);
+  const weight1 = new Float64Array(zoomedWidth);
+  for (let ox = 0; ox < zoomedWidth; ox++) {
+    const x = ox * scaleX;
+    const x0 = Math.floor(x);
+    const tx = x - x0;
+    left0[ox] = left + x0;
+    left1[ox] = left + Math.min(cropWidth - 1, x0 + 1);
+    weight0[ox] = 1 - tx;
+    weight1[ox] = tx;
+  }
+  for (let oy = 0; oy < zoomedHeight; oy++) {
+    const y = oy * scaleY;
+    const y0 = Math.floor(y);
+    const y1 = Math.min(cropHeight - 1, y0 + 1);
+    const ty = y - y0;
+    const upper = 1 - ty;
+    const row0 = (top + y0) * width;
+    const row1 = (top + y1) * width;
+    const target = oy * zoomedWidth;
+    for (let ox = 0; ox < zoomedWidth; ox++) {
+      const a = left0[ox];
+      const b = left1[ox];
+      const w0 = weight0[ox];
+      const w1 = weight1[ox];
+      const topValue = src[row0 + a] * w0 + src[row0 + b] * w1;
+      const bottomValue = src[row1 + a] * w0 + src[row1 + b] * w1;
+      data[target + ox] = topValue * upper + bottomValue * ty;
+    }
+  }
   return { data, height: zoomedHeight, width: zoomedWidth };
 }
 

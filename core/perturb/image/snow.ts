@@ -67,6 +67,17 @@ type SnowParams = z.infer<typeof SnowParams>;
  * cells at severity 1, streaks 21-25 pixels long) each flake and streak covers a much larger part
  * of the image than on ImageNet's 224 x 224: small images are hit relatively harder.
  */
+/**
+ * Working planes of one image size, reused by every image and call (apply is synchronous, and
+ * each plane is rewritten in full before it is read: no state passes between images).
+ */
+const buffers: { noise: Float64Array; crop: Float64Array; zoomed: Float64Array; layer: Float64Array } = {
+  noise: new Float64Array(0),
+  crop: new Float64Array(0),
+  zoomed: new Float64Array(0),
+  layer: new Float64Array(0),
+};
+
 export const snow: PerturbationModule<SnowParams> = {
   name: 'snow',
   version: '1.0.0',
@@ -82,51 +93,54 @@ export const snow: PerturbationModule<SnowParams> = {
     return { noiseMean, noiseSd, zoom, threshold, blurRadius, blurSigma, imageWeight };
   },
   apply(batch, params, context) {
-    let noise: Float64Array | undefined;
-    let snowfall: Float64Array | undefined;
     return mapImages(batch, context, 'snow', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const pixels = height * width;
-      if (noise?.length !== pixels || snowfall?.length !== pixels) {
-        noise = new Float64Array(pixels);
-        snowfall = new Float64Array(pixels);
+      if (buffers.noise.length !== pixels) {
+        buffers.noise = new Float64Array(pixels);
+        buffers.crop = new Float64Array(pixels);
       }
+      const { noise, crop } = buffers;
       fillNormal(stream, params.noiseMean, params.noiseSd, noise);
-      const zoomed = zoomCentre(noise, height, width, params.zoom);
+      const zoomed = zoomCentre(noise, height, width, params.zoom, buffers.zoomed);
+      buffers.zoomed = zoomed.data;
       const flakes = zoomed.data;
+      const threshold = params.threshold;
       for (let i = 0; i < flakes.length; i++) {
-        const value = flakes[i] < params.threshold ? 0 : flakes[i];
+        const value = flakes[i] < threshold ? 0 : flakes[i];
         flakes[i] = value < 0 ? 0 : value > 1 ? 1 : value;
       }
       const angle = -135 + 90 * stream.uniform();
-      const layer = new Float64Array(flakes.length);
+      if (buffers.layer.length !== flakes.length) buffers.layer = new Float64Array(flakes.length);
+      const layer = buffers.layer;
       motionBlur(flakes, zoomed.height, zoomed.width, params.blurRadius, params.blurSigma, angle, layer);
-      for (let i = 0; i < layer.length; i++) layer[i] = roundHalfEven(layer[i] * 255) / 255;
-
-      // The layer plus itself rotated by 180 degrees, cropped to the image.
+      // The layer rounded to multiples of 1/255, cropped to the image: only the crop is used, by
+      // itself and rotated by 180 degrees (pixel i and pixel pixels - 1 - i of the crop).
       for (let y = 0; y < height; y++) {
         const row = y * zoomed.width;
-        const mirrored = (height - 1 - y) * zoomed.width + width - 1;
-        for (let x = 0; x < width; x++) snowfall[y * width + x] = layer[row + x] + layer[mirrored - x];
+        const target = y * width;
+        for (let x = 0; x < width; x++) crop[target + x] = roundHalfEven(layer[row + x] * 255) / 255;
       }
+      const last = pixels - 1;
       const keep = params.imageWeight;
       const whiten = 1 - keep;
       if (channels === 1) {
         for (let i = 0; i < pixels; i++) {
           const value = data[i];
-          output[i] = keep * value + whiten * Math.max(value, 1.5 * value + 0.5) + snowfall[i];
+          output[i] = keep * value + whiten * Math.max(value, 1.5 * value + 0.5) + (crop[i] + crop[last - i]);
         }
         return;
       }
       const [redWeight, greenWeight, blueWeight] = GRAY_WEIGHTS;
       for (let i = 0; i < pixels; i++) {
+        const snowfall = crop[i] + crop[last - i];
         const red = data[i];
         const green = data[pixels + i];
         const blue = data[2 * pixels + i];
         const whiteLevel = 1.5 * (redWeight * red + greenWeight * green + blueWeight * blue) + 0.5;
-        output[i] = keep * red + whiten * Math.max(red, whiteLevel) + snowfall[i];
-        output[pixels + i] = keep * green + whiten * Math.max(green, whiteLevel) + snowfall[i];
-        output[2 * pixels + i] = keep * blue + whiten * Math.max(blue, whiteLevel) + snowfall[i];
+        output[i] = keep * red + whiten * Math.max(red, whiteLevel) + snowfall;
+        output[pixels + i] = keep * green + whiten * Math.max(green, whiteLevel) + snowfall;
+        output[2 * pixels + i] = keep * blue + whiten * Math.max(blue, whiteLevel) + snowfall;
       }
     });
   },

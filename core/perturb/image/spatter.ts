@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import type { PerturbationModule } from '../module';
-import { filter2d, gaussianFilter } from './filters';
+import { gaussianFilter } from './filters';
 import { mapImages } from './layout';
-import { boxSum3x3, cannyEdges, chamferDistance, equalizeHistogram, fillNormal } from './weather-helpers';
+import {
+  boxSum3x3,
+  cannyEdges,
+  chamferDistance,
+  equalizeHistogram,
+  fillNormal,
+  filter3x3Saturate,
+} from './weather-helpers';
 
 /**
  * ImageNet-C spatter per severity: liquid noise mean and SD, its blur sigma, the threshold below
@@ -60,7 +67,10 @@ const SpatterParams = z.discriminatedUnion('regime', [
 ]);
 type SpatterParams = z.infer<typeof SpatterParams>;
 
-/** Per-batch buffers, reused by every image of the shape they were made for. */
+/**
+ * Working buffers, reused by every image of the size they were made for, across calls (apply is
+ * synchronous and every buffer is rewritten before it is read, so no state passes between images).
+ */
 interface SpatterScratch {
   readonly pixels: number;
   readonly noise: Float64Array;
@@ -69,7 +79,10 @@ interface SpatterScratch {
   readonly edges: Uint8Array;
   readonly distance: Float32Array;
   readonly filtered: Float64Array;
+  readonly embossed: Float32Array;
 }
+
+let sharedScratch: SpatterScratch | undefined;
 
 function makeScratch(pixels: number): SpatterScratch {
   return {
@@ -80,6 +93,7 @@ function makeScratch(pixels: number): SpatterScratch {
     edges: new Uint8Array(pixels),
     distance: new Float32Array(pixels),
     filtered: new Float64Array(pixels),
+    embossed: new Float32Array(pixels),
   };
 }
 
@@ -88,31 +102,30 @@ function makeScratch(pixels: number): SpatterScratch {
  * normalized by its maximum. The lighting map is the reference's OpenCV chain, reimplemented
  * exactly in weather-helpers: Canny edges (50, 150) of the layer, distance to the nearest edge
  * (5 x 5 chamfer), capped at 20, 3 x 3 box blur cast to uint8, histogram equalisation, emboss,
- * 3 x 3 box blur (uint8, rounded). Written to `scratch.wet`.
+ * 3 x 3 box blur (uint8, rounded). `scratch.wet` receives the product; the intensity is
+ * wet[i] * the returned scale (opacity / maximum, applied by the caller as it adds the colour).
  */
-function waterIntensity(scratch: SpatterScratch, height: number, width: number, opacity: number): void {
+function waterIntensity(scratch: SpatterScratch, height: number, width: number, opacity: number): number {
   const { pixels, wet, bytes, edges, distance, filtered } = scratch;
-  // astype(uint8) truncates; the layer is in [0, 1] for the published parameters, saturate otherwise.
-  for (let i = 0; i < pixels; i++) bytes[i] = Math.min(255, Math.max(0, Math.trunc(wet[i] * 255)));
-  cannyEdges(bytes, height, width, CANNY_LOW, CANNY_HIGH, edges);
-  for (let i = 0; i < pixels; i++) edges[i] = 255 - edges[i];
-  chamferDistance(edges, height, width, distance);
-  for (let i = 0; i < pixels; i++) if (distance[i] > DISTANCE_CAP) distance[i] = DISTANCE_CAP;
+  // 255 - Canny: edges 0, the rest 255; its distance transform is the distance to the nearest
+  // edge pixel, truncated at the cap.
+  cannyEdges(bytes, height, width, CANNY_LOW, CANNY_HIGH, edges, 0);
+  chamferDistance(edges, height, width, distance, DISTANCE_CAP);
   // cv2.blur of float32: float64 sums times 1/9, stored as float32, then truncated by astype(uint8).
   boxSum3x3(distance, height, width, filtered);
   for (let i = 0; i < pixels; i++) edges[i] = Math.trunc(Math.fround(filtered[i] * (1 / 9)));
   equalizeHistogram(edges, edges);
-  filter2d(edges, height, width, EMBOSS, 3, 3, filtered);
-  for (let i = 0; i < pixels; i++) edges[i] = Math.min(255, Math.max(0, Math.round(filtered[i])));
+  // filter2D(CV_8U) with the integer emboss kernel: exact integer sums, saturated to uint8.
+  filter3x3Saturate(edges, height, width, EMBOSS, scratch.embossed);
   // cv2.blur of uint8 rounds to the nearest integer (sums / 9 are never halfway).
-  boxSum3x3(edges, height, width, filtered);
+  boxSum3x3(scratch.embossed, height, width, filtered);
   let max = 0;
   for (let i = 0; i < pixels; i++) {
-    wet[i] = bytes[i] * Math.round(filtered[i] / 9);
-    if (wet[i] > max) max = wet[i];
+    const value = bytes[i] * Math.round(filtered[i] / 9);
+    wet[i] = value;
+    if (value > max) max = value;
   }
-  const scale = max > 0 ? opacity / max : 0;
-  for (let i = 0; i < pixels; i++) wet[i] *= scale;
+  return max > 0 ? opacity / max : 0;
 }
 
 /**
@@ -160,28 +173,36 @@ export const spatter: PerturbationModule<SpatterParams> = {
     return { ...SPATTER_BY_SEVERITY[severity - 1] };
   },
   apply(batch, params, context) {
-    let scratch: SpatterScratch | undefined;
     return mapImages(batch, context, 'spatter', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const pixels = height * width;
-      if (scratch?.pixels !== pixels) scratch = makeScratch(pixels);
+      if (sharedScratch?.pixels !== pixels) sharedScratch = makeScratch(pixels);
+      const scratch = sharedScratch;
       const { noise, wet } = scratch;
       fillNormal(stream, params.noiseMean, params.noiseSd, noise);
       gaussianFilter(noise, height, width, params.blurSigma, wet);
-      for (let i = 0; i < pixels; i++) if (wet[i] < params.threshold) wet[i] = 0;
-
+      const threshold = params.threshold;
       if (params.regime === 'water') {
-        waterIntensity(scratch, height, width, params.opacity);
+        // Dry below the threshold; astype(uint8) truncates (the layer is in [0, 1] for the
+        // published parameters; saturate otherwise).
+        const bytes = scratch.bytes;
+        for (let i = 0; i < pixels; i++) {
+          const value = wet[i] < threshold ? 0 : wet[i];
+          wet[i] = value;
+          bytes[i] = Math.min(255, Math.max(0, Math.trunc(value * 255)));
+        }
+        const scale = waterIntensity(scratch, height, width, params.opacity);
+        const [red, green, blue] = WATER_RGB;
         if (channels === 3) {
-          for (let c = 0; c < 3; c++) {
-            const plane = c * pixels;
-            const colour = WATER_RGB[c];
-            for (let i = 0; i < pixels; i++) output[plane + i] = data[plane + i] + wet[i] * colour;
+          for (let i = 0; i < pixels; i++) {
+            const w = wet[i] * scale;
+            output[i] = data[i] + w * red;
+            output[pixels + i] = data[pixels + i] + w * green;
+            output[2 * pixels + i] = data[2 * pixels + i] + w * blue;
           }
         } else {
-          const [red, green, blue] = WATER_RGB;
           for (let i = 0; i < pixels; i++) {
-            const w = wet[i];
+            const w = wet[i] * scale;
             output[i] =
               data[i] +
               GRAY_WEIGHTS[0] * Math.min(1, w * red) +
@@ -193,16 +214,26 @@ export const spatter: PerturbationModule<SpatterParams> = {
       }
 
       const cover = scratch.filtered;
-      for (let i = 0; i < pixels; i++) noise[i] = wet[i] > params.threshold ? 1 : 0;
+      // The wet mask: the layer, set to 0 below the threshold, strictly above it.
+      for (let i = 0; i < pixels; i++) noise[i] = (wet[i] < threshold ? 0 : wet[i]) > threshold ? 1 : 0;
       gaussianFilter(noise, height, width, params.maskSigma, cover);
       for (let i = 0; i < pixels; i++) if (cover[i] < MUD_COVER_MIN) cover[i] = 0;
+      if (channels === 3) {
+        const [red, green, blue] = MUD_RGB;
+        for (let i = 0; i < pixels; i++) {
+          const m = cover[i];
+          output[i] = data[i] * (1 - m) + m * red;
+          output[pixels + i] = data[pixels + i] * (1 - m) + m * green;
+          output[2 * pixels + i] = data[2 * pixels + i] * (1 - m) + m * blue;
+        }
+        return;
+      }
       const mudGray =
         GRAY_WEIGHTS[0] * MUD_RGB[0] + GRAY_WEIGHTS[1] * MUD_RGB[1] + GRAY_WEIGHTS[2] * MUD_RGB[2];
       for (let c = 0; c < channels; c++) {
         const plane = c * pixels;
-        const colour = channels === 3 ? MUD_RGB[c] : mudGray;
         for (let i = 0; i < pixels; i++)
-          output[plane + i] = data[plane + i] * (1 - cover[i]) + cover[i] * colour;
+          output[plane + i] = data[plane + i] * (1 - cover[i]) + cover[i] * mudGray;
       }
     });
   },

@@ -21,33 +21,352 @@ export function nextPowerOfTwo(n: number): number {
 /**
  * Fill `out` with normals N(mean, sd^2) in index order, one open uniform each through the normal
  * quantile, as gaussian_noise draws them: a plane of H x W normals is H x W draws of the stream.
+ * Every value is the one @stdlib/stats-base-dists-normal-quantile returns, mean + sd * sqrt(2) *
+ * erfinv(2p - 1), computed the way stdlib computes it (see erfinvCentral and the functions after
+ * it), but in passes: first all uniforms, then the index lists of the three branches of stdlib's
+ * erfinv that hold all but about 1e-4 of the draws, then each branch over its list. A branch's
+ * pass has no data-dependent jumps, so the processor overlaps consecutive draws' polynomial
+ * chains instead of discarding work at every unpredictable branch; the remaining draws (x = 0,
+ * the far tail) go through stdlib itself.
  */
 export function fillNormal(stream: PhiloxStream, mean: number, sd: number, out: Float64Array): void {
-  for (let i = 0; i < out.length; i++) out[i] = normalQuantile(stream.uniformOpen(), mean, sd);
+  const n = out.length;
+  if (!(sd > 0) || !Number.isFinite(sd) || !Number.isFinite(mean)) {
+    for (let i = 0; i < n; i++) out[i] = normalQuantile(stream.uniformOpen(), mean, sd);
+    return;
+  }
+  // Draw first, in index order: out holds the uniforms until each is replaced by its normal.
+  for (let i = 0; i < n; i++) out[i] = stream.uniformOpen();
+  if (branchLists.capacity < n) branchLists = makeBranchLists(n);
+  const { central, middle, tail } = branchLists;
+  let centralCount = 0;
+  let middleCount = 0;
+  let tailCount = 0;
+  for (let i = 0; i < n; i++) {
+    const x = 2.0 * out[i] - 1.0;
+    const ax = x < 0 ? -x : x;
+    if (x === 0 || !(ax < 1)) tail[tailCount++] = i;
+    else if (ax <= 0.5) central[centralCount++] = i;
+    else if (1.0 - ax >= 0.25) middle[middleCount++] = i;
+    else tail[tailCount++] = i;
+  }
+  // stdlib's quantile: A + B * erfinv(x), with B = sigma * sqrt(2).
+  const scale = sd * Math.sqrt(2.0);
+  for (let k = 0; k < centralCount; k++) {
+    const i = central[k];
+    const x = 2.0 * out[i] - 1.0;
+    const value = erfinvCentral(x < 0 ? -x : x);
+    out[i] = mean + scale * (x < 0 ? -value : value);
+  }
+  for (let k = 0; k < middleCount; k++) {
+    const i = middle[k];
+    const x = 2.0 * out[i] - 1.0;
+    const value = erfinvMiddle(1.0 - (x < 0 ? -x : x));
+    out[i] = mean + scale * (x < 0 ? -value : value);
+  }
+  for (let k = 0; k < tailCount; k++) {
+    const i = tail[k];
+    const p = out[i];
+    const x = 2.0 * p - 1.0;
+    const ax = x < 0 ? -x : x;
+    const q = ax > 0 && ax < 1 ? Math.sqrt(-Math.log(1.0 - ax)) : NaN;
+    if (q < 3.0) {
+      const value = erfinvTail(q);
+      out[i] = mean + scale * (x < 0 ? -value : value);
+    } else {
+      out[i] = normalQuantile(p, mean, sd);
+    }
+  }
+}
+
+/** Index lists of fillNormal's erfinv branches, kept between calls and grown on demand. */
+interface BranchLists {
+  readonly capacity: number;
+  readonly central: Int32Array;
+  readonly middle: Int32Array;
+  readonly tail: Int32Array;
+}
+function makeBranchLists(capacity: number): BranchLists {
+  return {
+    capacity,
+    central: new Int32Array(capacity),
+    middle: new Int32Array(capacity),
+    tail: new Int32Array(capacity),
+  };
+}
+let branchLists = makeBranchLists(0);
+
+/** stdlib erfinv's Y1-Y3 (Boost's constants the rational fits are taken relative to). */
+const ERFINV_Y1 = 8.91314744949340820313e-2;
+const ERFINV_Y2 = 2.249481201171875;
+const ERFINV_Y3 = 8.07220458984375e-1;
+
+/*
+ * stdlib's erfinv (@stdlib/math-base-special-erfinv, Boost's rational approximations) splits
+ * |x| into branches; erfinvCentral, erfinvMiddle and erfinvTail are its first three, for
+ * ax = |x| > 0, and return erfinv(|x|), which stdlib multiplies by the sign of x (sign * value is
+ * exact as a negation, which the caller applies). Each expression is written as stdlib writes it (same constants,
+ * same Horner order, the zero coefficients included), so that every result is the same double.
+ * Math.log is V8's port of fdlibm's log, the algorithm stdlib's ln ports, and gave the same
+ * doubles as stdlib's ln on 3e7 random arguments during development; the whole of fillNormal gave
+ * stdlib's normal quantile bit for bit on 1.7e8 uniforms, tails included.
+ */
+
+/** erfinv for 0 < ax <= 0.5: rational_p1q1 (its |x| <= 1 branch). */
+function erfinvCentral(ax: number): number {
+  const g = ax * (ax + 10.0);
+  const s1 =
+    -0.0005087819496582806 +
+    ax *
+      (-0.008368748197417368 +
+        ax *
+          (0.03348066254097446 +
+            ax *
+              (-0.012692614766297404 +
+                ax *
+                  (-0.03656379714117627 +
+                    ax *
+                      (0.02198786811111689 +
+                        ax *
+                          (0.008226878746769157 + ax * (-0.005387729650712429 + ax * (0.0 + ax * 0.0))))))));
+  const s2 =
+    1.0 +
+    ax *
+      (-0.9700050433032906 +
+        ax *
+          (-1.5657455823417585 +
+            ax *
+              (1.5622155839842302 +
+                ax *
+                  (0.662328840472003 +
+                    ax *
+                      (-0.7122890234154284 +
+                        ax *
+                          (-0.05273963823400997 +
+                            ax *
+                              (0.07952836873415717 +
+                                ax * (-0.0023339375937419 + ax * 0.0008862163904564247))))))));
+  const r = s1 / s2;
+  return g * ERFINV_Y1 + g * r;
+}
+
+/** erfinv for 1 - |x| = q in [0.25, 0.5): rational_p2q2 at q - 0.25 (its |x| <= 1 branch, and its shortcut at 0). */
+function erfinvMiddle(q: number): number {
+  const g = Math.sqrt(-2.0 * Math.log(q));
+  q -= 0.25;
+  const r =
+    q === 0
+      ? -0.20243350835593876
+      : (-0.20243350835593876 +
+          q *
+            (0.10526468069939171 +
+              q *
+                (8.3705032834312 +
+                  q *
+                    (17.644729840837403 +
+                      q *
+                        (-18.851064805871424 +
+                          q *
+                            (-44.6382324441787 +
+                              q *
+                                (17.445385985570866 +
+                                  q * (21.12946554483405 + q * -3.6719225470772936)))))))) /
+        (1.0 +
+          q *
+            (6.242641248542475 +
+              q *
+                (3.971343795334387 +
+                  q *
+                    (-28.66081804998 +
+                      q *
+                        (-20.14326346804852 +
+                          q *
+                            (48.560921310873994 +
+                              q *
+                                (10.826866735546016 +
+                                  q * (-22.643693341313973 + q * 1.7211476576120028))))))));
+  return g / (ERFINV_Y2 + r);
+}
+
+/** erfinv for q = sqrt(-ln(1 - |x|)) in [sqrt(ln 4), 3): rational_p3q3 at q - 1.125, both of its branches. */
+function erfinvTail(q: number): number {
+  const qs = q - 1.125;
+  let s1: number;
+  let s2: number;
+  if (qs <= 1.0) {
+    s1 =
+      -0.1311027816799519 +
+      qs *
+        (-0.16379404719331705 +
+          qs *
+            (0.11703015634199525 +
+              qs *
+                (0.38707973897260434 +
+                  qs *
+                    (0.3377855389120359 +
+                      qs *
+                        (0.14286953440815717 +
+                          qs *
+                            (0.029015791000532906 +
+                              qs *
+                                (0.0021455899538880526 +
+                                  qs *
+                                    (-6.794655751811263e-7 +
+                                      qs * (2.8522533178221704e-8 + qs * -6.81149956853777e-10)))))))));
+    s2 =
+      1.0 +
+      qs *
+        (3.4662540724256723 +
+          qs *
+            (5.381683457070069 +
+              qs *
+                (4.778465929458438 +
+                  qs *
+                    (2.5930192162362027 +
+                      qs *
+                        (0.848854343457902 +
+                          qs *
+                            (0.15226433829533179 +
+                              qs * (0.011059242293464892 + qs * (0.0 + qs * (0.0 + qs * 0.0)))))))));
+  } else {
+    const t = 1.0 / qs;
+    s1 =
+      -6.81149956853777e-10 +
+      t *
+        (2.8522533178221704e-8 +
+          t *
+            (-6.794655751811263e-7 +
+              t *
+                (0.0021455899538880526 +
+                  t *
+                    (0.029015791000532906 +
+                      t *
+                        (0.14286953440815717 +
+                          t *
+                            (0.3377855389120359 +
+                              t *
+                                (0.38707973897260434 +
+                                  t *
+                                    (0.11703015634199525 +
+                                      t * (-0.16379404719331705 + t * -0.1311027816799519)))))))));
+    s2 =
+      0.0 +
+      t *
+        (0.0 +
+          t *
+            (0.0 +
+              t *
+                (0.011059242293464892 +
+                  t *
+                    (0.15226433829533179 +
+                      t *
+                        (0.848854343457902 +
+                          t *
+                            (2.5930192162362027 +
+                              t *
+                                (4.778465929458438 +
+                                  t * (5.381683457070069 + t * (3.4662540724256723 + t * 1.0)))))))));
+  }
+  const r = s1 / s2;
+  return ERFINV_Y3 * q + r * q;
 }
 
 /**
  * Sums over every 3 x 3 neighbourhood, borders BORDER_REFLECT_101: cv2.blur(src, (3, 3)) before
- * its division by 9, which the callers do with the rounding of the reference's data type.
+ * its division by 9, which the callers do with the rounding of the reference's data type. Each sum
+ * is taken in row-major order of the neighbourhood (above-left first, below-right last). Along a
+ * row the three columns of the window slide: each step loads only the new right-hand column.
  */
 export function boxSum3x3(src: ArrayLike<number>, height: number, width: number, out: Float64Array): void {
+  if (width < 2) {
+    // A one-pixel-wide plane: reflect101 maps both horizontal neighbours onto the pixel itself.
+    for (let y = 0; y < height; y++) {
+      const a = src[borderIndex(y - 1, height, 'reflect101')];
+      const r = src[y];
+      const b = src[borderIndex(y + 1, height, 'reflect101')];
+      out[y] = a + a + a + r + r + r + b + b + b;
+    }
+    return;
+  }
+  for (let y = 0; y < height; y++) {
+    const above = borderIndex(y - 1, height, 'reflect101') * width;
+    const row = y * width;
+    const below = borderIndex(y + 1, height, 'reflect101') * width;
+    // Column -1 reflects to column 1.
+    let aboveLeft = src[above + 1];
+    let aboveCentre = src[above];
+    let rowLeft = src[row + 1];
+    let rowCentre = src[row];
+    let belowLeft = src[below + 1];
+    let belowCentre = src[below];
+    for (let x = 0; x < width - 1; x++) {
+      const aboveRight = src[above + x + 1];
+      const rowRight = src[row + x + 1];
+      const belowRight = src[below + x + 1];
+      out[row + x] =
+        aboveLeft +
+        aboveCentre +
+        aboveRight +
+        rowLeft +
+        rowCentre +
+        rowRight +
+        belowLeft +
+        belowCentre +
+        belowRight;
+      aboveLeft = aboveCentre;
+      aboveCentre = aboveRight;
+      rowLeft = rowCentre;
+      rowCentre = rowRight;
+      belowLeft = belowCentre;
+      belowCentre = belowRight;
+    }
+    // Column width reflects to column width - 2, now the left column of the window.
+    out[row + width - 1] =
+      aboveLeft +
+      aboveCentre +
+      aboveLeft +
+      rowLeft +
+      rowCentre +
+      rowLeft +
+      belowLeft +
+      belowCentre +
+      belowLeft;
+  }
+}
+
+/**
+ * cv2.filter2D(src, CV_8U, kernel) for a 3 x 3 integer kernel on a uint8 plane (anchor at the
+ * centre, BORDER_REFLECT_101): every sum is an integer, so integer arithmetic gives OpenCV's sum
+ * exactly in any order, and the saturating cast to uint8 is a clamp to 0..255. The uint8 results
+ * are written as float32 values, the array type spatter's next step (boxSum3x3) already reads, so
+ * that its loads stay monomorphic.
+ */
+export function filter3x3Saturate(
+  src: Uint8Array,
+  height: number,
+  width: number,
+  kernel: readonly number[],
+  out: Float32Array,
+): void {
+  const [k0, k1, k2, k3, k4, k5, k6, k7, k8] = kernel;
   for (let y = 0; y < height; y++) {
     const above = borderIndex(y - 1, height, 'reflect101') * width;
     const row = y * width;
     const below = borderIndex(y + 1, height, 'reflect101') * width;
     for (let x = 0; x < width; x++) {
-      const left = borderIndex(x - 1, width, 'reflect101');
-      const right = borderIndex(x + 1, width, 'reflect101');
-      out[row + x] =
-        src[above + left] +
-        src[above + x] +
-        src[above + right] +
-        src[row + left] +
-        src[row + x] +
-        src[row + right] +
-        src[below + left] +
-        src[below + x] +
-        src[below + right];
+      const left = x === 0 ? borderIndex(-1, width, 'reflect101') : x - 1;
+      const right = x === width - 1 ? borderIndex(width, width, 'reflect101') : x + 1;
+      const sum =
+        k0 * src[above + left] +
+        k1 * src[above + x] +
+        k2 * src[above + right] +
+        k3 * src[row + left] +
+        k4 * src[row + x] +
+        k5 * src[row + right] +
+        k6 * src[below + left] +
+        k7 * src[below + x] +
+        k8 * src[below + right];
+      out[row + x] = sum < 0 ? 0 : sum > 255 ? 255 : sum;
     }
   }
 }
@@ -56,12 +375,47 @@ export function boxSum3x3(src: ArrayLike<number>, height: number, width: number,
 const CANNY_TAN_22_5 = Math.round((Math.SQRT2 - 1) * (1 << 15));
 
 /**
+ * Canny's working planes for one image size, kept between calls (spatter calls it once per image
+ * of a batch). All are padded by one pixel on every side; the magnitude's frame stays 0.
+ */
+interface CannyScratch {
+  readonly height: number;
+  readonly width: number;
+  readonly padded: Uint8Array;
+  readonly gradientX: Int16Array;
+  readonly gradientY: Int16Array;
+  readonly magnitude: Int16Array;
+  readonly map: Uint8Array;
+  readonly stack: Int32Array;
+}
+let cannyScratch: CannyScratch | undefined;
+
+function cannyScratchFor(height: number, width: number): CannyScratch {
+  if (cannyScratch?.height !== height || cannyScratch.width !== width) {
+    const size = (width + 2) * (height + 2);
+    cannyScratch = {
+      height,
+      width,
+      padded: new Uint8Array(size),
+      // |dx|, |dy| <= 4 * 255 and |dx| + |dy| <= 8 * 255 fit 16 bits.
+      gradientX: new Int16Array(size),
+      gradientY: new Int16Array(size),
+      magnitude: new Int16Array(size),
+      map: new Uint8Array(size),
+      stack: new Int32Array(size),
+    };
+  }
+  return cannyScratch;
+}
+
+/**
  * cv2.Canny(src, low, high) with its defaults (3 x 3 Sobel, L1 magnitude |dx| + |dy|): Sobel
  * derivatives with replicated borders; non-maximum suppression across the gradient direction,
  * quantized to 0/45/90/135 degrees with OpenCV's integer tangent test and its tie rule (strictly
  * greater than the neighbour behind, at least the one ahead; strictly greater than both on
  * diagonals); hysteresis: local maxima above `high` seed edges, which grow through 8-connected
- * local maxima above `low`. Writes 255 on edges and 0 elsewhere.
+ * local maxima above `low`. Writes `edgeValue` (255 by default, as OpenCV) on edges and
+ * 255 - edgeValue elsewhere: spatter's 255 - Canny(...) is edgeValue 0.
  */
 export function cannyEdges(
   src: Uint8Array,
@@ -70,13 +424,14 @@ export function cannyEdges(
   low: number,
   high: number,
   out: Uint8Array,
+  edgeValue = 255,
 ): void {
   const lowThreshold = Math.floor(low);
   const highThreshold = Math.floor(high);
   // One frame of padding everywhere: the source replicated (Sobel's border), magnitude 0 and
   // "cannot be an edge" in the map (the suppression's border).
   const stride = width + 2;
-  const padded = new Uint8Array(stride * (height + 2));
+  const { padded, gradientX, gradientY, magnitude, map, stack } = cannyScratchFor(height, width);
   for (let y = -1; y <= height; y++) {
     const row = Math.min(height - 1, Math.max(0, y)) * width;
     const target = (y + 1) * stride;
@@ -84,33 +439,31 @@ export function cannyEdges(
     padded.set(src.subarray(row, row + width), target + 1);
     padded[target + width + 1] = src[row + width - 1];
   }
-  const magnitude = new Int32Array(stride * (height + 2));
-  const gradientX = new Int32Array(stride * (height + 2));
-  const gradientY = new Int32Array(stride * (height + 2));
   for (let y = 1; y <= height; y++) {
     for (let at = y * stride + 1, end = at + width; at < end; at++) {
+      const up = at - stride;
+      const down = at + stride;
       const dx =
-        padded[at - stride + 1] -
-        padded[at - stride - 1] +
+        padded[up + 1] -
+        padded[up - 1] +
         2 * (padded[at + 1] - padded[at - 1]) +
-        padded[at + stride + 1] -
-        padded[at + stride - 1];
+        padded[down + 1] -
+        padded[down - 1];
       const dy =
-        padded[at + stride - 1] -
-        padded[at - stride - 1] +
-        2 * (padded[at + stride] - padded[at - stride]) +
-        padded[at + stride + 1] -
-        padded[at - stride + 1];
+        padded[down - 1] -
+        padded[up - 1] +
+        2 * (padded[down] - padded[up]) +
+        padded[down + 1] -
+        padded[up + 1];
       gradientX[at] = dx;
       gradientY[at] = dy;
-      magnitude[at] = Math.abs(dx) + Math.abs(dy);
+      magnitude[at] = (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy);
     }
   }
   const NOT_EDGE = 1;
   const WEAK = 0;
   const STRONG = 2;
-  const map = new Uint8Array(stride * (height + 2)).fill(NOT_EDGE);
-  const stack = new Int32Array(stride * (height + 2));
+  map.fill(NOT_EDGE);
   let stackSize = 0;
   for (let y = 1; y <= height; y++) {
     for (let at = y * stride + 1, end = at + width; at < end; at++) {
@@ -118,8 +471,8 @@ export function cannyEdges(
       if (m <= lowThreshold) continue;
       const gx = gradientX[at];
       const gy = gradientY[at];
-      const ax = Math.abs(gx);
-      const ayShifted = Math.abs(gy) * (1 << 15);
+      const ax = gx < 0 ? -gx : gx;
+      const ayShifted = (gy < 0 ? -gy : gy) * (1 << 15);
       const tan22x = ax * CANNY_TAN_22_5;
       let isMaximum: boolean;
       if (ayShifted < tan22x) {
@@ -139,18 +492,30 @@ export function cannyEdges(
       }
     }
   }
-  const neighbours = [-1, 1, -stride - 1, -stride, -stride + 1, stride - 1, stride, stride + 1];
+  // Grow the strong edges through weak neighbours; each pixel is pushed at most once, when it
+  // turns from weak to strong, so the stack never outgrows the plane.
+  const grow = (at: number): void => {
+    if (map[at] === WEAK) {
+      map[at] = STRONG;
+      stack[stackSize++] = at;
+    }
+  };
+  const background = 255 - edgeValue;
   while (stackSize > 0) {
     const at = stack[--stackSize];
-    for (const offset of neighbours) {
-      if (map[at + offset] === WEAK) {
-        map[at + offset] = STRONG;
-        stack[stackSize++] = at + offset;
-      }
-    }
+    grow(at - 1);
+    grow(at + 1);
+    grow(at - stride - 1);
+    grow(at - stride);
+    grow(at - stride + 1);
+    grow(at + stride - 1);
+    grow(at + stride);
+    grow(at + stride + 1);
   }
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) out[y * width + x] = map[(y + 1) * stride + x + 1] === STRONG ? 255 : 0;
+    const from = (y + 1) * stride + 1;
+    const to = y * width;
+    for (let x = 0; x < width; x++) out[to + x] = map[from + x] === STRONG ? edgeValue : background;
   }
 }
 
@@ -162,21 +527,44 @@ const CHAMFER_KNIGHT = Math.fround(2.1969);
 const CHAMFER_FAR = 3.4028234663852886e38;
 
 /**
+ * The chamfer transform's plane for one image size, padded by 2 on every side; the padding keeps
+ * CHAMFER_FAR (neither pass writes it), the interior is rewritten by every call.
+ */
+let chamferScratch:
+  { readonly height: number; readonly width: number; readonly distance: Float32Array } | undefined;
+
+/**
  * cv2.distanceTransform(src, DIST_L2, 5): for every non-zero pixel, the distance to the nearest
  * zero pixel along paths of 5 x 5 chamfer steps (1, 1.4 and 2.1969 for a knight's move), in
  * OpenCV's two passes and float32 sums. Exact for straight runs, within about 2% of the Euclidean
  * distance in other directions; the reference uses this approximation, so Tempest does too.
+ * Distances above `cap` are written as `cap` (cv2.threshold(THRESH_TRUNC) after the transform;
+ * the transform itself runs uncapped).
  */
-export function chamferDistance(src: Uint8Array, height: number, width: number, out: Float32Array): void {
+export function chamferDistance(
+  src: Uint8Array,
+  height: number,
+  width: number,
+  out: Float32Array,
+  cap = Infinity,
+): void {
   const border = 2;
   const stride = width + 2 * border;
-  const distance = new Float32Array(stride * (height + 2 * border)).fill(CHAMFER_FAR);
+  if (chamferScratch?.height !== height || chamferScratch.width !== width) {
+    chamferScratch = {
+      height,
+      width,
+      distance: new Float32Array(stride * (height + 2 * border)).fill(CHAMFER_FAR),
+    };
+  }
+  const { distance } = chamferScratch;
   const origin = border * stride + border;
   const f32 = Math.fround;
   for (let y = 0; y < height; y++) {
     let at = origin + y * stride;
-    for (let x = 0; x < width; x++, at++) {
-      if (src[y * width + x] === 0) {
+    let from = y * width;
+    for (let x = 0; x < width; x++, at++, from++) {
+      if (src[from] === 0) {
         distance[at] = 0;
         continue;
       }
@@ -201,7 +589,8 @@ export function chamferDistance(src: Uint8Array, height: number, width: number, 
   }
   for (let y = height - 1; y >= 0; y--) {
     let at = origin + y * stride + width - 1;
-    for (let x = width - 1; x >= 0; x--, at--) {
+    let to = y * width + width - 1;
+    for (let x = width - 1; x >= 0; x--, at--, to--) {
       let best = distance[at];
       if (best > CHAMFER_STEP) {
         let candidate = f32(distance[at + 2 * stride + 1] + CHAMFER_KNIGHT);
@@ -222,7 +611,7 @@ export function chamferDistance(src: Uint8Array, height: number, width: number, 
         if (candidate < best) best = candidate;
         distance[at] = best;
       }
-      out[y * width + x] = best;
+      out[to] = best > cap ? cap : best;
     }
   }
 }
