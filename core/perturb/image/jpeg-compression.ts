@@ -249,22 +249,36 @@ const CHROMA_BIAS = (128 << SCALE_BITS) + ONE_HALF - 1;
 function fillYCbCr(rgb: Float32Array, offset: number, planes: JpegPlanes): void {
   const { width, height, luma, lumaWidth, lumaHeight, fullCb, fullCr } = planes;
   const pixels = width * height;
+  // Row by row through a small function: V8 then optimizes the whole row loop with complete
+  // type feedback instead of compiling this loop mid-way (and deoptimizing) on the first images.
   for (let y = 0; y < height; y++) {
-    const row = y * width;
-    const lumaRow = y * lumaWidth;
-    for (let x = 0; x < width; x++) {
-      const i = row + x;
-      const red = toSample(rgb[offset + i]);
-      const green = toSample(rgb[offset + pixels + i]);
-      const blue = toSample(rgb[offset + 2 * pixels + i]);
-      luma[lumaRow + x] = (R_Y * red + G_Y * green + B_Y * blue + ONE_HALF) >> SCALE_BITS;
-      fullCb[i] = (HALF * blue - R_CB * red - G_CB * green + CHROMA_BIAS) >> SCALE_BITS;
-      fullCr[i] = (HALF * red - G_CR * green - B_CR * blue + CHROMA_BIAS) >> SCALE_BITS;
-    }
+    convertRow(rgb, offset + y * width, pixels, width, luma, y * lumaWidth, fullCb, fullCr, y * width);
   }
   replicateEdges(luma, width, height, lumaWidth, lumaHeight);
   subsample(fullCb, planes.cb, planes);
   subsample(fullCr, planes.cr, planes);
+}
+
+/** One row of RGB samples (planes `pixels` apart from `input`) to Y and full-resolution Cb, Cr. */
+function convertRow(
+  rgb: Float32Array,
+  input: number,
+  pixels: number,
+  width: number,
+  luma: Uint8Array,
+  lumaRow: number,
+  fullCb: Uint8Array,
+  fullCr: Uint8Array,
+  chromaRow: number,
+): void {
+  for (let x = 0; x < width; x++) {
+    const red = toSample(rgb[input + x]);
+    const green = toSample(rgb[input + pixels + x]);
+    const blue = toSample(rgb[input + 2 * pixels + x]);
+    luma[lumaRow + x] = (R_Y * red + G_Y * green + B_Y * blue + ONE_HALF) >> SCALE_BITS;
+    fullCb[chromaRow + x] = (HALF * blue - R_CB * red - G_CB * green + CHROMA_BIAS) >> SCALE_BITS;
+    fullCr[chromaRow + x] = (HALF * red - G_CR * green - B_CR * blue + CHROMA_BIAS) >> SCALE_BITS;
+  }
 }
 
 /**
@@ -336,22 +350,9 @@ function writeGray(planes: JpegPlanes, output: Float32Array, offset: number): vo
  * fixed-point YCbCr -> RGB, clamped to [0, 255], as float32 / 255.
  */
 function writeRgb(planes: JpegPlanes, output: Float32Array, offset: number): void {
-  const {
-    width,
-    height,
-    chromaWidth,
-    chromaRealWidth,
-    chromaRealHeight,
-    cb,
-    cr,
-    cbRow,
-    crRow,
-    luma,
-    lumaWidth,
-  } = planes;
+  const { width, height, chromaWidth, chromaRealWidth, chromaRealHeight, cb, cr, cbRow, crRow, lumaWidth } =
+    planes;
   const fancy = chromaRealWidth > 2;
-  const lastColumn = chromaRealWidth - 1;
-  const pixels = width * height;
   for (let y = 0; y < height; y++) {
     const chromaRow = y >> 1;
     const near = chromaRow * chromaWidth;
@@ -369,41 +370,52 @@ function writeRgb(planes: JpegPlanes, output: Float32Array, offset: number): voi
         crRow[j] = cr[near + j];
       }
     }
-    const lumaRow = y * lumaWidth;
-    const red = offset + y * width;
-    const green = red + pixels;
-    const blue = green + pixels;
-    for (let j = 0; j < chromaRealWidth; j++) {
-      const x = 2 * j;
-      let cbEven: number;
-      let crEven: number;
-      let cbOdd: number;
-      let crOdd: number;
-      if (fancy) {
-        const previous = j > 0 ? j - 1 : 0;
-        const next = j < lastColumn ? j + 1 : lastColumn;
-        const cbHere = 3 * cbRow[j];
-        const crHere = 3 * crRow[j];
-        cbEven = (cbHere + cbRow[previous] + 8) >> 4;
-        crEven = (crHere + crRow[previous] + 8) >> 4;
-        cbOdd = (cbHere + cbRow[next] + 7) >> 4;
-        crOdd = (crHere + crRow[next] + 7) >> 4;
-      } else {
-        cbEven = cbOdd = cbRow[j];
-        crEven = crOdd = crRow[j];
-      }
-      const lumaEven = luma[lumaRow + x];
-      output[red + x] = CLAMPED_UNIT[lumaEven + CR_TO_R[crEven]];
-      output[green + x] =
-        CLAMPED_UNIT[lumaEven + ((CB_TO_G[cbEven] + CR_TO_G[crEven]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
-      output[blue + x] = CLAMPED_UNIT[lumaEven + CB_TO_B[cbEven]];
-      if (x + 1 < width) {
-        const lumaOdd = luma[lumaRow + x + 1];
-        output[red + x + 1] = CLAMPED_UNIT[lumaOdd + CR_TO_R[crOdd]];
-        output[green + x + 1] =
-          CLAMPED_UNIT[lumaOdd + ((CB_TO_G[cbOdd] + CR_TO_G[crOdd]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
-        output[blue + x + 1] = CLAMPED_UNIT[lumaOdd + CB_TO_B[cbOdd]];
-      }
+    colourRow(planes, output, offset + y * width, y * lumaWidth, fancy);
+  }
+}
+
+/** One output row from its luma row and the vertically upsampled chroma sums in cbRow, crRow. */
+function colourRow(
+  planes: JpegPlanes,
+  output: Float32Array,
+  red: number,
+  lumaRow: number,
+  fancy: boolean,
+): void {
+  const { width, height, chromaRealWidth, cbRow, crRow, luma } = planes;
+  const lastColumn = chromaRealWidth - 1;
+  const green = red + width * height;
+  const blue = green + width * height;
+  for (let j = 0; j < chromaRealWidth; j++) {
+    const x = 2 * j;
+    let cbEven: number;
+    let crEven: number;
+    let cbOdd: number;
+    let crOdd: number;
+    if (fancy) {
+      const previous = j > 0 ? j - 1 : 0;
+      const next = j < lastColumn ? j + 1 : lastColumn;
+      const cbHere = 3 * cbRow[j];
+      const crHere = 3 * crRow[j];
+      cbEven = (cbHere + cbRow[previous] + 8) >> 4;
+      crEven = (crHere + crRow[previous] + 8) >> 4;
+      cbOdd = (cbHere + cbRow[next] + 7) >> 4;
+      crOdd = (crHere + crRow[next] + 7) >> 4;
+    } else {
+      cbEven = cbOdd = cbRow[j];
+      crEven = crOdd = crRow[j];
+    }
+    const lumaEven = luma[lumaRow + x];
+    output[red + x] = CLAMPED_UNIT[lumaEven + CR_TO_R[crEven]];
+    output[green + x] =
+      CLAMPED_UNIT[lumaEven + ((CB_TO_G[cbEven] + CR_TO_G[crEven]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
+    output[blue + x] = CLAMPED_UNIT[lumaEven + CB_TO_B[cbEven]];
+    if (x + 1 < width) {
+      const lumaOdd = luma[lumaRow + x + 1];
+      output[red + x + 1] = CLAMPED_UNIT[lumaOdd + CR_TO_R[crOdd]];
+      output[green + x + 1] =
+        CLAMPED_UNIT[lumaOdd + ((CB_TO_G[cbOdd] + CR_TO_G[crOdd]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
+      output[blue + x + 1] = CLAMPED_UNIT[lumaOdd + CB_TO_B[cbOdd]];
     }
   }
 }
