@@ -54,13 +54,13 @@ export const pixelate: PerturbationModule<PixelateParams> = {
 /**
  * One channel plane at `start` of `input` and `output`. Pillow's separable BOX resize averages
  * each input row over the small columns' bands, then those row means over the small rows' bands;
- * here both happen in one sweep per small row (the row means of its band are computed and
- * combined at once, so no intermediate image is stored), with the same float64 operations in
+ * here both happen in one sweep per small row (the row means of its band are accumulated into
+ * one small-row buffer, so no intermediate image is stored), with the same float64 operations in
  * the same order: each sum taken in index order, then divided by its count. Bands of up to 4
  * pixels (every ImageNet-C severity on images up to 4 x 224 pixels) take unrolled sums. The small
  * row is clipped to [0, 1] in float32 (clipping commutes with float32 rounding and with copying;
  * `<= 0` turns a -0 into 0, as the sums from 0 of earlier versions did), then blown up to the
- * first output row that takes it by nearest neighbour, and the other such rows are copies.
+ * full width once by nearest neighbour and copied (typed-array set) to each output row taking it.
  */
 function pixelatePlane(input: Float32Array, output: Float32Array, start: number, plan: PixelatePlan): void {
   const { width, bandSum, smallRow, expanded } = plan;
