@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { PerturbationModule } from '../module';
-import { mapImages } from './layout';
+import { makeTensor } from '../../tensor/tensor';
+import { quantizerFor, roundTripPlane } from './jpeg-dct';
+import { imageShapeOf } from './layout';
 
 /** ImageNet-C jpeg_compression: JPEG quality per severity (imagecorruptions 1.1.2). */
 const QUALITY_BY_SEVERITY = [25, 18, 15, 10, 7] as const;
@@ -44,26 +46,30 @@ export const jpegCompression: PerturbationModule<JpegCompressionParams> = {
   severityParams(severity: number): JpegCompressionParams {
     return { quality: QUALITY_BY_SEVERITY[severity - 1] };
   },
-  apply(batch, params, context) {
-    const lumaTable = scaledQuantTable(LUMA_BASE_TABLE, params.quality);
-    const chromaTable = scaledQuantTable(CHROMA_BASE_TABLE, params.quality);
-    let codec: JpegPlanes | undefined;
-    return mapImages(batch, context, 'jpeg_compression', (image, output) => {
-      if (!codec || codec.height !== image.height || codec.width !== image.width) {
-        codec = planesFor(image.height, image.width);
-      }
-      if (image.channels === 1) {
-        fillLumaFromGray(image.data, codec);
-        roundTripBlocks(codec.luma, codec.lumaWidth, codec.lumaHeight, lumaTable, codec.block);
-        writeGray(codec, output);
+  apply(batch, params) {
+    // Not mapImages: every output value is a level k / 255, already in [0, 1], so its clipping
+    // pass would change nothing, and it costs a large share of this module's time.
+    const { channels, height, width } = imageShapeOf(batch, 'jpeg_compression');
+    const lumaQuantizer = quantizerFor(scaledQuantTable(LUMA_BASE_TABLE, params.quality));
+    const chromaQuantizer = quantizerFor(scaledQuantTable(CHROMA_BASE_TABLE, params.quality));
+    const codec = planesFor(height, width);
+    const output = makeTensor(batch.dims);
+    const perImage = channels * height * width;
+    for (let sample = 0; sample < batch.dims[0]; sample++) {
+      const offset = sample * perImage;
+      if (channels === 1) {
+        fillLumaFromGray(batch.data, offset, codec);
+        roundTripPlane(codec.luma, codec.lumaWidth, codec.lumaHeight, lumaQuantizer, codec.block);
+        writeGray(codec, output.data, offset);
       } else {
-        fillYCbCr(image.data, codec);
-        roundTripBlocks(codec.luma, codec.lumaWidth, codec.lumaHeight, lumaTable, codec.block);
-        roundTripBlocks(codec.cb, codec.chromaWidth, codec.chromaHeight, chromaTable, codec.block);
-        roundTripBlocks(codec.cr, codec.chromaWidth, codec.chromaHeight, chromaTable, codec.block);
-        writeRgb(codec, output);
+        fillYCbCr(batch.data, offset, codec);
+        roundTripPlane(codec.luma, codec.lumaWidth, codec.lumaHeight, lumaQuantizer, codec.block);
+        roundTripPlane(codec.cb, codec.chromaWidth, codec.chromaHeight, chromaQuantizer, codec.block);
+        roundTripPlane(codec.cr, codec.chromaWidth, codec.chromaHeight, chromaQuantizer, codec.block);
+        writeRgb(codec, output.data, offset);
       }
-    });
+    }
+    return output;
   },
 };
 
@@ -186,14 +192,22 @@ function toSample(value: number): number {
   return level < 0 ? 0 : level > 255 ? 255 : level;
 }
 
-/** Sample level k as a float32 value k / 255. */
-const LEVEL_TO_UNIT = Float32Array.from({ length: 256 }, (_, level) => level / 255);
+/**
+ * Sample level k as a float32 value k / 255, for k from -256 to 511 at index k + 256 (levels
+ * outside 0-255 clamp): the decoder's colour conversion and clamping in one lookup.
+ */
+const CLAMPED_UNIT_OFFSET = 256;
+const CLAMPED_UNIT = Float32Array.from({ length: 768 }, (_, index) => {
+  const level = index - CLAMPED_UNIT_OFFSET;
+  return (level < 0 ? 0 : level > 255 ? 255 : level) / 255;
+});
 
-function fillLumaFromGray(gray: Float32Array, planes: JpegPlanes): void {
+function fillLumaFromGray(gray: Float32Array, offset: number, planes: JpegPlanes): void {
   const { width, height, luma, lumaWidth, lumaHeight } = planes;
   for (let y = 0; y < height; y++) {
     const row = y * lumaWidth;
-    for (let x = 0; x < width; x++) luma[row + x] = toSample(gray[y * width + x]);
+    const input = offset + y * width;
+    for (let x = 0; x < width; x++) luma[row + x] = toSample(gray[input + x]);
   }
   replicateEdges(luma, width, height, lumaWidth, lumaHeight);
 }
@@ -206,9 +220,11 @@ function replicateEdges(
   paddedWidth: number,
   paddedHeight: number,
 ): void {
-  for (let y = 0; y < height; y++) {
-    const row = y * paddedWidth;
-    plane.fill(plane[row + width - 1], row + width, row + paddedWidth);
+  if (width < paddedWidth) {
+    for (let y = 0; y < height; y++) {
+      const row = y * paddedWidth;
+      plane.fill(plane[row + width - 1], row + width, row + paddedWidth);
+    }
   }
   const lastRow = (height - 1) * paddedWidth;
   for (let y = height; y < paddedHeight; y++)
@@ -230,23 +246,39 @@ const B_CR = fix16(0.08131);
 /** Cb and Cr are offset by 128; libjpeg rounds them with ONE_HALF - 1. */
 const CHROMA_BIAS = (128 << SCALE_BITS) + ONE_HALF - 1;
 
-function fillYCbCr(rgb: Float32Array, planes: JpegPlanes): void {
+function fillYCbCr(rgb: Float32Array, offset: number, planes: JpegPlanes): void {
   const { width, height, luma, lumaWidth, lumaHeight, fullCb, fullCr } = planes;
   const pixels = width * height;
+  // Row by row through a small function: V8 then optimizes the whole row loop with complete
+  // type feedback instead of compiling this loop mid-way (and deoptimizing) on the first images.
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      const red = toSample(rgb[i]);
-      const green = toSample(rgb[pixels + i]);
-      const blue = toSample(rgb[2 * pixels + i]);
-      luma[y * lumaWidth + x] = (R_Y * red + G_Y * green + B_Y * blue + ONE_HALF) >> SCALE_BITS;
-      fullCb[i] = (-R_CB * red - G_CB * green + HALF * blue + CHROMA_BIAS) >> SCALE_BITS;
-      fullCr[i] = (HALF * red - G_CR * green - B_CR * blue + CHROMA_BIAS) >> SCALE_BITS;
-    }
+    convertRow(rgb, offset + y * width, pixels, width, luma, y * lumaWidth, fullCb, fullCr, y * width);
   }
   replicateEdges(luma, width, height, lumaWidth, lumaHeight);
   subsample(fullCb, planes.cb, planes);
   subsample(fullCr, planes.cr, planes);
+}
+
+/** One row of RGB samples (planes `pixels` apart from `input`) to Y and full-resolution Cb, Cr. */
+function convertRow(
+  rgb: Float32Array,
+  input: number,
+  pixels: number,
+  width: number,
+  luma: Uint8Array,
+  lumaRow: number,
+  fullCb: Uint8Array,
+  fullCr: Uint8Array,
+  chromaRow: number,
+): void {
+  for (let x = 0; x < width; x++) {
+    const red = toSample(rgb[input + x]);
+    const green = toSample(rgb[input + pixels + x]);
+    const blue = toSample(rgb[input + 2 * pixels + x]);
+    luma[lumaRow + x] = (R_Y * red + G_Y * green + B_Y * blue + ONE_HALF) >> SCALE_BITS;
+    fullCb[chromaRow + x] = (HALF * blue - R_CB * red - G_CB * green + CHROMA_BIAS) >> SCALE_BITS;
+    fullCr[chromaRow + x] = (HALF * red - G_CR * green - B_CR * blue + CHROMA_BIAS) >> SCALE_BITS;
+  }
 }
 
 /**
@@ -258,17 +290,29 @@ function fillYCbCr(rgb: Float32Array, planes: JpegPlanes): void {
 function subsample(full: Uint8Array, chroma: Uint8Array, planes: JpegPlanes): void {
   const { width, height, chromaWidth, chromaHeight, chromaRealHeight } = planes;
   const lastColumn = width - 1;
+  // Chroma columns whose two source columns are both inside the image.
+  const inner = width >> 1;
   for (let i = 0; i < chromaRealHeight; i++) {
     const top = 2 * i * width;
-    const bottom = Math.min(2 * i + 1, height - 1) * width;
+    const bottom = (2 * i + 1 < height ? 2 * i + 1 : height - 1) * width;
     const row = i * chromaWidth;
-    let bias = 1;
-    for (let j = 0; j < chromaWidth; j++) {
+    for (let j = 0; j < inner; j++) {
+      const left = 2 * j;
+      chroma[row + j] =
+        (full[top + left] +
+          full[top + left + 1] +
+          full[bottom + left] +
+          full[bottom + left + 1] +
+          1 +
+          (j & 1)) >>
+        2;
+    }
+    for (let j = inner; j < chromaWidth; j++) {
       const left = Math.min(2 * j, lastColumn);
       const right = Math.min(2 * j + 1, lastColumn);
       chroma[row + j] =
-        (full[top + left] + full[top + right] + full[bottom + left] + full[bottom + right] + bias) >> 2;
-      bias ^= 3;
+        (full[top + left] + full[top + right] + full[bottom + left] + full[bottom + right] + 1 + (j & 1)) >>
+        2;
     }
   }
   const lastRow = (chromaRealHeight - 1) * chromaWidth;
@@ -278,218 +322,22 @@ function subsample(full: Uint8Array, chroma: Uint8Array, planes: JpegPlanes): vo
 }
 
 // ---------------------------------------------------------------------------------------------
-// libjpeg's "islow" integer DCT pair (jfdctint.c, jidctint.c): 13-bit fixed-point cosines, two
-// extra bits of precision kept between the row and column passes.
-
-const CONST_BITS = 13;
-const PASS1_BITS = 2;
-const FIX_0_298631336 = 2446;
-const FIX_0_390180644 = 3196;
-const FIX_0_541196100 = 4433;
-const FIX_0_765366865 = 6270;
-const FIX_0_899976223 = 7373;
-const FIX_1_175875602 = 9633;
-const FIX_1_501321110 = 12299;
-const FIX_1_847759065 = 15137;
-const FIX_1_961570560 = 16069;
-const FIX_2_053119869 = 16819;
-const FIX_2_562915447 = 20995;
-const FIX_3_072711026 = 25172;
-
-/** Round-half-up right shift, libjpeg's DESCALE (all intermediates fit in int32). */
-const descale = (x: number, bits: number) => (x + (1 << (bits - 1))) >> bits;
-
-/**
- * libjpeg's post-IDCT range limit: the centred result is taken modulo 1024, then clamped to
- * [-128, 127] and shifted to [0, 255] (values past +-512 wrap, as in libjpeg).
- */
-const IDCT_RANGE_LIMIT = Uint8Array.from({ length: 1024 }, (_, index) => {
-  const centred = index < 512 ? index : index - 1024;
-  return Math.min(255, Math.max(0, centred + 128));
-});
-
-/** Encode and decode every 8x8 block of a padded plane in place. */
-function roundTripBlocks(
-  plane: Uint8Array,
-  width: number,
-  height: number,
-  quantTable: Int32Array,
-  block: Int32Array,
-): void {
-  for (let top = 0; top < height; top += 8) {
-    for (let left = 0; left < width; left += 8) {
-      const origin = top * width + left;
-      for (let y = 0; y < 8; y++) {
-        for (let x = 0; x < 8; x++) block[y * 8 + x] = plane[origin + y * width + x] - 128;
-      }
-      forwardDct(block);
-      quantize(block, quantTable);
-      inverseDct(block, plane, origin, width);
-    }
-  }
-}
-
-/** Scratch output of `oddRotation` (doubles: exact for every intermediate libjpeg keeps in int32). */
-const ODD = new Float64Array(4);
-
-/**
- * The odd-part butterfly of libjpeg's islow DCT, the same algebra in both directions: the forward
- * DCT feeds it the differences (d3 - d4, d2 - d5, d1 - d6, d0 - d7) and gets coefficients 7, 5,
- * 3, 1; the inverse feeds coefficients (7, 5, 3, 1) and gets the odd terms of outputs 3, 2, 1, 0.
- * Writes the four unscaled results into ODD.
- */
-function oddRotation(a: number, b: number, c: number, d: number): void {
-  const z5 = (a + c + b + d) * FIX_1_175875602;
-  const z1 = -(a + d) * FIX_0_899976223;
-  const z2 = -(b + c) * FIX_2_562915447;
-  const z3 = -(a + c) * FIX_1_961570560 + z5;
-  const z4 = -(b + d) * FIX_0_390180644 + z5;
-  ODD[0] = a * FIX_0_298631336 + z1 + z3;
-  ODD[1] = b * FIX_2_053119869 + z2 + z4;
-  ODD[2] = c * FIX_3_072711026 + z2 + z3;
-  ODD[3] = d * FIX_1_501321110 + z1 + z4;
-}
-
-/** jpeg_fdct_islow: the 2-D DCT, in place, scaled up by 8 as libjpeg leaves it. */
-function forwardDct(block: Int32Array): void {
-  for (let pass = 0; pass < 2; pass++) {
-    // Pass 0 transforms rows (stride 1 along a row, rows 8 apart), pass 1 columns.
-    const step = pass === 0 ? 1 : 8;
-    const lineStride = pass === 0 ? 8 : 1;
-    const oddShift = pass === 0 ? CONST_BITS - PASS1_BITS : CONST_BITS + PASS1_BITS;
-    for (let line = 0; line < 8; line++) {
-      const o = line * lineStride;
-      const d0 = block[o];
-      const d1 = block[o + step];
-      const d2 = block[o + 2 * step];
-      const d3 = block[o + 3 * step];
-      const d4 = block[o + 4 * step];
-      const d5 = block[o + 5 * step];
-      const d6 = block[o + 6 * step];
-      const d7 = block[o + 7 * step];
-      const tmp0 = d0 + d7;
-      const tmp7 = d0 - d7;
-      const tmp1 = d1 + d6;
-      const tmp6 = d1 - d6;
-      const tmp2 = d2 + d5;
-      const tmp5 = d2 - d5;
-      const tmp3 = d3 + d4;
-      const tmp4 = d3 - d4;
-      const tmp10 = tmp0 + tmp3;
-      const tmp13 = tmp0 - tmp3;
-      const tmp11 = tmp1 + tmp2;
-      const tmp12 = tmp1 - tmp2;
-      if (pass === 0) {
-        block[o] = (tmp10 + tmp11) << PASS1_BITS;
-        block[o + 4 * step] = (tmp10 - tmp11) << PASS1_BITS;
-      } else {
-        block[o] = descale(tmp10 + tmp11, PASS1_BITS);
-        block[o + 4 * step] = descale(tmp10 - tmp11, PASS1_BITS);
-      }
-      const z1 = (tmp12 + tmp13) * FIX_0_541196100;
-      block[o + 2 * step] = descale(z1 + tmp13 * FIX_0_765366865, oddShift);
-      block[o + 6 * step] = descale(z1 - tmp12 * FIX_1_847759065, oddShift);
-
-      oddRotation(tmp4, tmp5, tmp6, tmp7);
-      block[o + 7 * step] = descale(ODD[0], oddShift);
-      block[o + 5 * step] = descale(ODD[1], oddShift);
-      block[o + 3 * step] = descale(ODD[2], oddShift);
-      block[o + step] = descale(ODD[3], oddShift);
-    }
-  }
-}
-
-/**
- * Quantize with libjpeg's rounding (divisor = 8 x table entry, undoing the DCT's scale; ties
- * away from zero), then dequantize, leaving what the decoder multiplies back.
- */
-function quantize(block: Int32Array, quantTable: Int32Array): void {
-  for (let k = 0; k < 64; k++) {
-    const step = quantTable[k];
-    const divisor = step << 3;
-    const coefficient = block[k];
-    const level =
-      coefficient < 0
-        ? -(((-coefficient + (divisor >> 1)) / divisor) | 0)
-        : ((coefficient + (divisor >> 1)) / divisor) | 0;
-    block[k] = level * step;
-  }
-}
-
-/** jpeg_idct_islow on dequantized coefficients, writing range-limited samples into the plane. */
-function inverseDct(block: Int32Array, plane: Uint8Array, origin: number, width: number): void {
-  // Pass 1 on columns keeps PASS1_BITS extra bits; pass 2 on rows removes them and the x8 scale.
-  for (let pass = 0; pass < 2; pass++) {
-    const step = pass === 0 ? 8 : 1;
-    const lineStride = pass === 0 ? 1 : 8;
-    const shift = pass === 0 ? CONST_BITS - PASS1_BITS : CONST_BITS + PASS1_BITS + 3;
-    for (let line = 0; line < 8; line++) {
-      const o = line * lineStride;
-      const c0 = block[o];
-      const c1 = block[o + step];
-      const c2 = block[o + 2 * step];
-      const c3 = block[o + 3 * step];
-      const c4 = block[o + 4 * step];
-      const c5 = block[o + 5 * step];
-      const c6 = block[o + 6 * step];
-      const c7 = block[o + 7 * step];
-
-      const z1 = (c2 + c6) * FIX_0_541196100;
-      const even2 = z1 - c6 * FIX_1_847759065;
-      const even3 = z1 + c2 * FIX_0_765366865;
-      const even0 = (c0 + c4) << CONST_BITS;
-      const even1 = (c0 - c4) << CONST_BITS;
-      const tmp10 = even0 + even3;
-      const tmp13 = even0 - even3;
-      const tmp11 = even1 + even2;
-      const tmp12 = even1 - even2;
-
-      oddRotation(c7, c5, c3, c1);
-      const odd0 = ODD[0];
-      const odd1 = ODD[1];
-      const odd2 = ODD[2];
-      const odd3 = ODD[3];
-
-      if (pass === 0) {
-        block[o] = descale(tmp10 + odd3, shift);
-        block[o + 7 * step] = descale(tmp10 - odd3, shift);
-        block[o + step] = descale(tmp11 + odd2, shift);
-        block[o + 6 * step] = descale(tmp11 - odd2, shift);
-        block[o + 2 * step] = descale(tmp12 + odd1, shift);
-        block[o + 5 * step] = descale(tmp12 - odd1, shift);
-        block[o + 3 * step] = descale(tmp13 + odd0, shift);
-        block[o + 4 * step] = descale(tmp13 - odd0, shift);
-      } else {
-        const row = origin + line * width;
-        plane[row] = IDCT_RANGE_LIMIT[descale(tmp10 + odd3, shift) & 1023];
-        plane[row + 7] = IDCT_RANGE_LIMIT[descale(tmp10 - odd3, shift) & 1023];
-        plane[row + 1] = IDCT_RANGE_LIMIT[descale(tmp11 + odd2, shift) & 1023];
-        plane[row + 6] = IDCT_RANGE_LIMIT[descale(tmp11 - odd2, shift) & 1023];
-        plane[row + 2] = IDCT_RANGE_LIMIT[descale(tmp12 + odd1, shift) & 1023];
-        plane[row + 5] = IDCT_RANGE_LIMIT[descale(tmp12 - odd1, shift) & 1023];
-        plane[row + 3] = IDCT_RANGE_LIMIT[descale(tmp13 + odd0, shift) & 1023];
-        plane[row + 4] = IDCT_RANGE_LIMIT[descale(tmp13 - odd0, shift) & 1023];
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Decoder output: chroma upsampling and YCbCr -> RGB.
 
 const centredTable = (map: (centred: number) => number) =>
   Int32Array.from({ length: 256 }, (_, level) => map(level - 128));
-const CR_TO_R = centredTable((c) => (fix16(1.402) * c + ONE_HALF) >> SCALE_BITS);
-const CB_TO_B = centredTable((c) => (fix16(1.772) * c + ONE_HALF) >> SCALE_BITS);
+/** Red and blue offsets from Y, with the lookup table's index offset folded in. */
+const CR_TO_R = centredTable((c) => ((fix16(1.402) * c + ONE_HALF) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET);
+const CB_TO_B = centredTable((c) => ((fix16(1.772) * c + ONE_HALF) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET);
 const CR_TO_G = centredTable((c) => -fix16(0.71414) * c);
 const CB_TO_G = centredTable((c) => -fix16(0.34414) * c + ONE_HALF);
 
-const clampSample = (value: number) => (value < 0 ? 0 : value > 255 ? 255 : value);
-
-function writeGray(planes: JpegPlanes, output: Float32Array): void {
+function writeGray(planes: JpegPlanes, output: Float32Array, offset: number): void {
   const { width, height, luma, lumaWidth } = planes;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) output[y * width + x] = LEVEL_TO_UNIT[luma[y * lumaWidth + x]];
+    const row = y * lumaWidth;
+    const out = offset + y * width;
+    for (let x = 0; x < width; x++) output[out + x] = CLAMPED_UNIT[luma[row + x] + CLAMPED_UNIT_OFFSET];
   }
 }
 
@@ -498,12 +346,13 @@ function writeGray(planes: JpegPlanes, output: Float32Array): void {
  * nearest neighbours along the axes 3/16 each and the diagonal one 1/16, with neighbours beyond
  * the image data repeating the edge (the decoder ignores the encoder's padding). The rounding
  * constants 8 and 7 alternate between even and odd output columns. libjpeg-turbo falls back to
- * plain replication when the chroma is at most 2 samples wide, and so does this.
+ * plain replication when the chroma is at most 2 samples wide, and so does this. Then libjpeg's
+ * fixed-point YCbCr -> RGB, clamped to [0, 255], as float32 / 255.
  */
-function writeRgb(planes: JpegPlanes, output: Float32Array): void {
-  const { width, height, chromaWidth, chromaRealWidth, chromaRealHeight, cb, cr, cbRow, crRow } = planes;
+function writeRgb(planes: JpegPlanes, output: Float32Array, offset: number): void {
+  const { width, height, chromaWidth, chromaRealWidth, chromaRealHeight, cb, cr, cbRow, crRow, lumaWidth } =
+    planes;
   const fancy = chromaRealWidth > 2;
-  const lastColumn = chromaRealWidth - 1;
   for (let y = 0; y < height; y++) {
     const chromaRow = y >> 1;
     const near = chromaRow * chromaWidth;
@@ -515,55 +364,58 @@ function writeRgb(planes: JpegPlanes, output: Float32Array): void {
         cbRow[j] = 3 * cb[near + j] + cb[far + j];
         crRow[j] = 3 * cr[near + j] + cr[far + j];
       }
-    }
-    for (let j = 0; j < chromaRealWidth; j++) {
-      const x = 2 * j;
-      if (fancy) {
-        const previous = j > 0 ? j - 1 : 0;
-        const next = j < lastColumn ? j + 1 : lastColumn;
-        const cbHere = 3 * cbRow[j];
-        const crHere = 3 * crRow[j];
-        writeRgbPixel(
-          planes,
-          output,
-          y,
-          x,
-          (cbHere + cbRow[previous] + 8) >> 4,
-          (crHere + crRow[previous] + 8) >> 4,
-        );
-        if (x + 1 < width) {
-          writeRgbPixel(
-            planes,
-            output,
-            y,
-            x + 1,
-            (cbHere + cbRow[next] + 7) >> 4,
-            (crHere + crRow[next] + 7) >> 4,
-          );
-        }
-      } else {
-        writeRgbPixel(planes, output, y, x, cb[near + j], cr[near + j]);
-        if (x + 1 < width) writeRgbPixel(planes, output, y, x + 1, cb[near + j], cr[near + j]);
+    } else {
+      for (let j = 0; j < chromaRealWidth; j++) {
+        cbRow[j] = cb[near + j];
+        crRow[j] = cr[near + j];
       }
     }
+    colourRow(planes, output, offset + y * width, y * lumaWidth, fancy);
   }
 }
 
-/** libjpeg's fixed-point YCbCr -> RGB of one pixel, clamped to [0, 255], as float32 / 255. */
-function writeRgbPixel(
+/** One output row from its luma row and the vertically upsampled chroma sums in cbRow, crRow. */
+function colourRow(
   planes: JpegPlanes,
   output: Float32Array,
-  y: number,
-  x: number,
-  blue: number,
   red: number,
-) {
-  const { width, height, luma, lumaWidth } = planes;
-  const lumaSample = luma[y * lumaWidth + x];
-  const i = y * width + x;
-  const pixels = width * height;
-  output[i] = LEVEL_TO_UNIT[clampSample(lumaSample + CR_TO_R[red])];
-  output[pixels + i] =
-    LEVEL_TO_UNIT[clampSample(lumaSample + ((CB_TO_G[blue] + CR_TO_G[red]) >> SCALE_BITS))];
-  output[2 * pixels + i] = LEVEL_TO_UNIT[clampSample(lumaSample + CB_TO_B[blue])];
+  lumaRow: number,
+  fancy: boolean,
+): void {
+  const { width, height, chromaRealWidth, cbRow, crRow, luma } = planes;
+  const lastColumn = chromaRealWidth - 1;
+  const green = red + width * height;
+  const blue = green + width * height;
+  for (let j = 0; j < chromaRealWidth; j++) {
+    const x = 2 * j;
+    let cbEven: number;
+    let crEven: number;
+    let cbOdd: number;
+    let crOdd: number;
+    if (fancy) {
+      const previous = j > 0 ? j - 1 : 0;
+      const next = j < lastColumn ? j + 1 : lastColumn;
+      const cbHere = 3 * cbRow[j];
+      const crHere = 3 * crRow[j];
+      cbEven = (cbHere + cbRow[previous] + 8) >> 4;
+      crEven = (crHere + crRow[previous] + 8) >> 4;
+      cbOdd = (cbHere + cbRow[next] + 7) >> 4;
+      crOdd = (crHere + crRow[next] + 7) >> 4;
+    } else {
+      cbEven = cbOdd = cbRow[j];
+      crEven = crOdd = crRow[j];
+    }
+    const lumaEven = luma[lumaRow + x];
+    output[red + x] = CLAMPED_UNIT[lumaEven + CR_TO_R[crEven]];
+    output[green + x] =
+      CLAMPED_UNIT[lumaEven + ((CB_TO_G[cbEven] + CR_TO_G[crEven]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
+    output[blue + x] = CLAMPED_UNIT[lumaEven + CB_TO_B[cbEven]];
+    if (x + 1 < width) {
+      const lumaOdd = luma[lumaRow + x + 1];
+      output[red + x + 1] = CLAMPED_UNIT[lumaOdd + CR_TO_R[crOdd]];
+      output[green + x + 1] =
+        CLAMPED_UNIT[lumaOdd + ((CB_TO_G[cbOdd] + CR_TO_G[crOdd]) >> SCALE_BITS) + CLAMPED_UNIT_OFFSET];
+      output[blue + x + 1] = CLAMPED_UNIT[lumaOdd + CB_TO_B[cbOdd]];
+    }
+  }
 }

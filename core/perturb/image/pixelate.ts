@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { PerturbationModule } from '../module';
-import { forEachPlane, mapImages } from './layout';
+import { makeTensor } from '../../tensor/tensor';
+import { imageShapeOf } from './layout';
 
 /** ImageNet-C pixelate: the side of the low-resolution image relative to the input, per severity. */
 const SCALE_BY_SEVERITY = [0.6, 0.5, 0.4, 0.3, 0.25] as const;
@@ -34,54 +35,70 @@ export const pixelate: PerturbationModule<PixelateParams> = {
   severityParams(severity: number): PixelateParams {
     return { scale: SCALE_BY_SEVERITY[severity - 1] };
   },
-  apply(batch, params, context) {
-    let plan: PixelatePlan | undefined;
-    return mapImages(batch, context, 'pixelate', (image, output) => {
-      if (!plan || plan.height !== image.height || plan.width !== image.width) {
-        plan = planPixelate(image.height, image.width, params.scale);
-      }
-      const pixelPlan = plan;
-      forEachPlane(image, output, (input, out) => pixelatePlane(input, out, pixelPlan));
-    });
+  apply(batch, params) {
+    // Not mapImages: its clipping pass costs about as much as the whole corruption, and here it
+    // is folded into the upsampling (clip commutes with the averages' float32 rounding and with
+    // copying), so the bytes are the same as averaging, upsampling and then clipping.
+    const { channels, height, width } = imageShapeOf(batch, 'pixelate');
+    const output = makeTensor(batch.dims);
+    const plan = planPixelate(height, width, params.scale);
+    const pixels = height * width;
+    for (let plane = 0; plane < batch.dims[0] * channels; plane++) {
+      const start = plane * pixels;
+      pixelatePlane(batch.data, output.data, start, plan);
+    }
+    return output;
   },
 };
 
 /**
- * One channel: box-average each input row over the small columns' bands, then those row
- * averages over the small rows' bands, then copy the small image back up by nearest neighbour.
+ * One channel plane at `start` of `input` and `output`. Pillow's separable BOX resize averages
+ * each input row over the small columns' bands, then those row means over the small rows' bands;
+ * here both happen in one sweep per small row (the row means of its band are accumulated into
+ * one small-row buffer, so no intermediate image is stored), with the same float64 operations in
+ * the same order: each sum taken in index order, then divided by its count. Bands of up to 4
+ * pixels (every ImageNet-C severity on images up to 4 x 224 pixels) take unrolled sums. The small
+ * row is clipped to [0, 1] in float32 (clipping commutes with float32 rounding and with copying;
+ * `<= 0` turns a -0 into 0, as the sums from 0 of earlier versions did), then blown up to the
+ * full width once by nearest neighbour and copied (typed-array set) to each output row taking it.
  */
-function pixelatePlane(input: Float32Array, output: Float32Array, plan: PixelatePlan): void {
-  const { height, width, rowSum, small } = plan;
+function pixelatePlane(input: Float32Array, output: Float32Array, start: number, plan: PixelatePlan): void {
+  const { width, bandSum, smallRow, expanded } = plan;
   const { boxStart: columnStart, boxCount: columnCount, nearest: nearestColumn } = plan.columns;
-  const { boxStart: rowStart, boxCount: rowCount, nearest: nearestRow } = plan.rows;
+  const { boxStart: rowStart, boxCount: rowCount, nearestFirst, nearestCount } = plan.rows;
   const smallWidth = columnCount.length;
   const smallHeight = rowCount.length;
-  for (let y = 0; y < height; y++) {
-    const inputRow = y * width;
-    const sumRow = y * smallWidth;
-    for (let j = 0; j < smallWidth; j++) {
-      const start = inputRow + columnStart[j];
-      const end = start + columnCount[j];
-      let sum = 0;
-      for (let x = start; x < end; x++) sum += input[x];
-      rowSum[sumRow + j] = sum / columnCount[j];
-    }
-  }
   for (let i = 0; i < smallHeight; i++) {
-    const first = rowStart[i];
-    const last = first + rowCount[i];
-    const smallRow = i * smallWidth;
+    const bandRows = rowCount[i];
+    const bandOffset = start + rowStart[i] * width;
     for (let j = 0; j < smallWidth; j++) {
-      let sum = 0;
-      for (let y = first; y < last; y++) sum += rowSum[y * smallWidth + j];
-      small[smallRow + j] = sum / rowCount[i];
+      bandSum[j] = rowMean(input, bandOffset + columnStart[j], columnCount[j]);
     }
+    for (let k = 1; k < bandRows; k++) {
+      const rowOffset = bandOffset + k * width;
+      for (let j = 0; j < smallWidth; j++) {
+        bandSum[j] += rowMean(input, rowOffset + columnStart[j], columnCount[j]);
+      }
+    }
+    for (let j = 0; j < smallWidth; j++) {
+      const mean = bandRows === 1 ? bandSum[j] : bandSum[j] / bandRows;
+      smallRow[j] = mean <= 0 ? 0 : mean > 1 ? 1 : mean;
+    }
+    for (let x = 0; x < width; x++) expanded[x] = smallRow[nearestColumn[x]];
+    const first = start + nearestFirst[i] * width;
+    for (let k = 0; k < nearestCount[i]; k++) output.set(expanded, first + k * width);
   }
-  for (let y = 0; y < height; y++) {
-    const smallRow = nearestRow[y] * smallWidth;
-    const outputRow = y * width;
-    for (let x = 0; x < width; x++) output[outputRow + x] = small[smallRow + nearestColumn[x]];
-  }
+}
+
+/** Mean of the `count` values from `first` (Pillow's band of one row), summed left to right. */
+function rowMean(values: Float32Array, first: number, count: number): number {
+  if (count === 2) return (values[first] + values[first + 1]) / 2;
+  if (count === 1) return values[first];
+  if (count === 3) return (values[first] + values[first + 1] + values[first + 2]) / 3;
+  if (count === 4) return (values[first] + values[first + 1] + values[first + 2] + values[first + 3]) / 4;
+  let sum = 0;
+  for (let k = 0; k < count; k++) sum += values[first + k];
+  return sum / count;
 }
 
 /** Per-axis index tables of one image size, shared by all images of a batch. */
@@ -90,10 +107,12 @@ interface PixelatePlan {
   readonly width: number;
   readonly rows: AxisPlan;
   readonly columns: AxisPlan;
-  /** Row-pass scratch: every input row, box-averaged to the small width. */
-  readonly rowSum: Float64Array;
-  /** The small image of one channel. */
-  readonly small: Float64Array;
+  /** One row of the small image: its band's row means summed, then divided. */
+  readonly bandSum: Float64Array;
+  /** That row divided and clipped to [0, 1], as float32. */
+  readonly smallRow: Float32Array;
+  /** That row blown up to the full width by nearest neighbour. */
+  readonly expanded: Float32Array;
 }
 
 interface AxisPlan {
@@ -102,20 +121,22 @@ interface AxisPlan {
   readonly boxCount: Int32Array;
   /** Small-image index that each output pixel copies. */
   readonly nearest: Int32Array;
+  /** The run of output pixels that copy each small pixel (`nearest` never decreases). */
+  readonly nearestFirst: Int32Array;
+  readonly nearestCount: Int32Array;
 }
 
 function planPixelate(height: number, width: number, scale: number): PixelatePlan {
   const rows = planAxis(height, Math.max(1, Math.floor(height * scale)));
   const columns = planAxis(width, Math.max(1, Math.floor(width * scale)));
-  const smallHeight = rows.boxCount.length;
-  const smallWidth = columns.boxCount.length;
   return {
     height,
     width,
     rows,
     columns,
-    rowSum: new Float64Array(height * smallWidth),
-    small: new Float64Array(smallHeight * smallWidth),
+    bandSum: new Float64Array(columns.boxCount.length),
+    smallRow: new Float32Array(columns.boxCount.length),
+    expanded: new Float32Array(width),
   };
 }
 
@@ -151,5 +172,11 @@ function planAxis(size: number, smallSize: number): AxisPlan {
     nearest[x] = Math.min(smallSize - 1, Math.trunc(position));
     position += upStep;
   }
-  return { boxStart, boxCount, nearest };
+  const nearestFirst = new Int32Array(smallSize);
+  const nearestCount = new Int32Array(smallSize);
+  for (let x = size - 1; x >= 0; x--) {
+    nearestFirst[nearest[x]] = x;
+    nearestCount[nearest[x]]++;
+  }
+  return { boxStart, boxCount, nearest, nearestFirst, nearestCount };
 }
