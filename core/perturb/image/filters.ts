@@ -388,49 +388,66 @@ export function motionBlur(
  * The reference's plasma fractal (diamond-square, after FLHerne/mapgen): a square height map of
  * side `size` (a power of two) normalized to [0, 1]. Random offsets come from `stream` in a fixed
  * order: each step's square pass, then its diamond passes, in row-major order.
+ * `out` (size * size values), when given, receives the map instead of a fresh array, so callers
+ * that make one map per image allocate it once. Wrapping is a bit mask (size is a power of two)
+ * and each neighbour sum is taken in the same order as ever, so the bytes do not depend on it.
  */
-export function plasmaFractal(size: number, wibbleDecay: number, stream: PhiloxStream): Float64Array {
+export function plasmaFractal(
+  size: number,
+  wibbleDecay: number,
+  stream: PhiloxStream,
+  out?: Float64Array,
+): Float64Array {
   if (size < 2 || (size & (size - 1)) !== 0)
     throw new Error(`plasma fractal size must be a power of two, got ${size}`);
-  const map = new Float64Array(size * size);
-  const at = (y: number, x: number) => ((y + size) % size) * size + ((x + size) % size);
+  const cells = size * size;
+  if (out !== undefined && out.length !== cells)
+    throw new Error(`plasma fractal output needs ${cells} values, got ${out.length}`);
+  const map = out ?? new Float64Array(cells);
+  // Every cell is written before it is read except the corner (0, 0), which stays 0.
+  map[0] = 0;
+  const mask = size - 1;
   let wibble = 100;
-  const wibbled = (sum: number) => sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
   for (let step = size; step >= 2; step = step / 2) {
     const half = step / 2;
+    // Square pass: the centre of each step x step square from its four corners.
     for (let y = half; y < size; y += step) {
+      const above = (y - half) * size;
+      const below = ((y + half) & mask) * size;
       for (let x = half; x < size; x += step) {
-        map[y * size + x] = wibbled(
-          map[at(y - half, x - half)] +
-            map[at(y - half, x + half)] +
-            map[at(y + half, x - half)] +
-            map[at(y + half, x + half)],
-        );
+        const left = x - half;
+        const right = (x + half) & mask;
+        const sum = map[above + left] + map[above + right] + map[below + left] + map[below + right];
+        map[y * size + x] = sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
       }
     }
-    for (let y = 0; y < size; y += step) {
-      for (let x = half; x < size; x += step) {
-        map[y * size + x] = wibbled(
-          map[at(y, x - half)] + map[at(y, x + half)] + map[at(y - half, x)] + map[at(y + half, x)],
-        );
-      }
-    }
-    for (let y = half; y < size; y += step) {
-      for (let x = 0; x < size; x += step) {
-        map[y * size + x] = wibbled(
-          map[at(y, x - half)] + map[at(y, x + half)] + map[at(y - half, x)] + map[at(y + half, x)],
-        );
+    // Diamond passes: the edge midpoints from their left, right, upper and lower neighbours, first
+    // on the rows of the corners, then on the rows of the centres.
+    for (let pass = 0; pass < 2; pass++) {
+      const firstY = pass === 0 ? 0 : half;
+      const firstX = pass === 0 ? half : 0;
+      for (let y = firstY; y < size; y += step) {
+        const row = y * size;
+        const above = ((y - half) & mask) * size;
+        const below = ((y + half) & mask) * size;
+        for (let x = firstX; x < size; x += step) {
+          const sum =
+            map[row + ((x - half) & mask)] + map[row + ((x + half) & mask)] + map[above + x] + map[below + x];
+          map[row + x] = sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
+        }
       }
     }
     wibble /= wibbleDecay;
   }
   let min = Infinity;
   let max = -Infinity;
-  for (const value of map) {
-    min = Math.min(min, value);
-    max = Math.max(max, value);
+  for (let i = 0; i < cells; i++) {
+    const value = map[i];
+    if (value < min) min = value;
+    if (value > max) max = value;
   }
-  for (let i = 0; i < map.length; i++) map[i] = (map[i] - min) / (max - min);
+  const range = max - min;
+  for (let i = 0; i < cells; i++) map[i] = (map[i] - min) / range;
   return map;
 }
 

@@ -65,22 +65,28 @@ export const fog: PerturbationModule<FogParams> = {
   },
   apply(batch, params, context) {
     const { density, wibbleDecay } = params;
+    // Buffers reused across the batch's images (they depend only on the image size).
+    let plasma: Float64Array | undefined;
+    let haze: Float64Array | undefined;
     return mapImages(batch, context, 'fog', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const size = nextPowerOfTwo(Math.max(2, height, width));
-      const plasma = plasmaFractal(size, wibbleDecay, stream);
+      const pixels = height * width;
+      if (plasma?.length !== size * size) plasma = new Float64Array(size * size);
+      if (haze?.length !== pixels) haze = new Float64Array(pixels);
+      plasmaFractal(size, wibbleDecay, stream, plasma);
+      // density * plasma on the image's crop, once for all channels.
+      for (let y = 0; y < height; y++) {
+        const row = y * size;
+        const target = y * width;
+        for (let x = 0; x < width; x++) haze[target + x] = density * plasma[row + x];
+      }
       let max = 0;
       for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
       const scale = max / (max + density);
-      const pixels = height * width;
       for (let channel = 0; channel < channels; channel++) {
         const plane = channel * pixels;
-        for (let y = 0; y < height; y++) {
-          for (let x = 0; x < width; x++) {
-            const at = plane + y * width + x;
-            output[at] = (data[at] + density * plasma[y * size + x]) * scale;
-          }
-        }
+        for (let i = 0; i < pixels; i++) output[plane + i] = (data[plane + i] + haze[i]) * scale;
       }
     });
   },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PhiloxStream } from '../../rng/philox';
 import type { PerturbationModule } from '../module';
-import { bilinearAt, gaussianFilter, plasmaFractal } from './filters';
+import { borderIndex, gaussianFilter, plasmaFractal } from './filters';
 import { mapImages } from './layout';
 import { nextPowerOfTwo } from './weather-helpers';
 
@@ -59,32 +59,12 @@ const FrostParams = z
   .strict();
 type FrostParams = z.infer<typeof FrostParams>;
 
-/** Add `amount` at (y, x) spread over the four nearest pixels (bilinear), so lines are antialiased. */
-function splat(
-  plane: Float64Array,
-  height: number,
-  width: number,
-  y: number,
-  x: number,
-  amount: number,
-): void {
-  const y0 = Math.floor(y);
-  const x0 = Math.floor(x);
-  const ty = y - y0;
-  const tx = x - x0;
-  for (let dy = 0; dy < 2; dy++) {
-    const row = y0 + dy;
-    if (row < 0 || row >= height) continue;
-    const wy = dy === 0 ? 1 - ty : ty;
-    for (let dx = 0; dx < 2; dx++) {
-      const column = x0 + dx;
-      if (column < 0 || column >= width) continue;
-      plane[row * width + column] += amount * wy * (dx === 0 ? 1 - tx : tx);
-    }
-  }
-}
-
-/** A straight stroke from (y, x) along `angle`, one splat per pixel of length, fading to its tip. */
+/**
+ * A straight stroke from (y, x) along `angle`, one splat per pixel of length, fading to its tip:
+ * each splat adds its amount at (y + t dy, x + t dx) spread over the four nearest pixels
+ * (bilinear), so lines are antialiased. The four additions run in the order top-left, top-right,
+ * bottom-left, bottom-right; pixels outside the plane are skipped.
+ */
 function stroke(
   plane: Float64Array,
   height: number,
@@ -98,8 +78,89 @@ function stroke(
   const dy = Math.sin(angle);
   const dx = Math.cos(angle);
   for (let t = 0; t < length; t++) {
-    splat(plane, height, width, y + t * dy, x + t * dx, brightness * (1 - (0.5 * t) / length));
+    const py = y + t * dy;
+    const px = x + t * dx;
+    const amount = brightness * (1 - (0.5 * t) / length);
+    const y0 = Math.floor(py);
+    const x0 = Math.floor(px);
+    const ty = py - y0;
+    const tx = px - x0;
+    const wy0 = 1 - ty;
+    const wx0 = 1 - tx;
+    if (y0 >= 0 && y0 + 1 < height && x0 >= 0 && x0 + 1 < width) {
+      // All four pixels inside: no per-pixel checks.
+      const at = y0 * width + x0;
+      plane[at] += amount * wy0 * wx0;
+      plane[at + 1] += amount * wy0 * tx;
+      plane[at + width] += amount * ty * wx0;
+      plane[at + width + 1] += amount * ty * tx;
+      continue;
+    }
+    if (y0 + 1 < 0 || y0 >= height || x0 + 1 < 0 || x0 >= width) continue;
+    for (let row = y0; row <= y0 + 1; row++) {
+      if (row < 0 || row >= height) continue;
+      const wy = row === y0 ? wy0 : ty;
+      for (let column = x0; column <= x0 + 1; column++) {
+        if (column < 0 || column >= width) continue;
+        plane[row * width + column] += amount * wy * (column === x0 ? wx0 : tx);
+      }
+    }
   }
+}
+
+/** Buffers and bilinear taps that depend only on the image size, reused across images. */
+interface FrostScratch {
+  readonly height: number;
+  readonly width: number;
+  /** The strokes before softening. */
+  readonly strokes: Float64Array;
+  /** The haze fractal, of side hazeSize. */
+  readonly haze: Float64Array;
+  readonly hazeSize: number;
+  /** Per output row (and column): the two fractal rows (columns) read and the second's weight. */
+  readonly row0: Int32Array;
+  readonly row1: Int32Array;
+  readonly rowWeight: Float64Array;
+  readonly column0: Int32Array;
+  readonly column1: Int32Array;
+  readonly columnWeight: Float64Array;
+}
+
+/** map_coordinates(order=1, mode 'nearest') taps of coordinate i / HAZE_DOWNSCALE, i < count. */
+function hazeTaps(
+  count: number,
+  size: number,
+): { first: Int32Array; second: Int32Array; weight: Float64Array } {
+  const first = new Int32Array(count);
+  const second = new Int32Array(count);
+  const weight = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const coordinate = i / HAZE_DOWNSCALE;
+    const floor = Math.floor(coordinate);
+    first[i] = borderIndex(floor, size, 'nearest');
+    second[i] = borderIndex(floor + 1, size, 'nearest');
+    weight[i] = coordinate - floor;
+  }
+  return { first, second, weight };
+}
+
+function frostScratch(height: number, width: number): FrostScratch {
+  const hazeSize = Math.max(2, nextPowerOfTwo(Math.max(height, width)) / HAZE_DOWNSCALE);
+  const rows = hazeTaps(height, hazeSize);
+  const columns = hazeTaps(width, hazeSize);
+  return {
+    height,
+    width,
+    strokes: new Float64Array(height * width),
+    haze: new Float64Array(hazeSize * hazeSize),
+    hazeSize,
+    row0: rows.first,
+    row1: rows.second,
+    rowWeight: rows.weight,
+    column0: columns.first,
+    column1: columns.second,
+    columnWeight: columns.weight,
+  };
 }
 
 /**
@@ -111,8 +172,15 @@ function stroke(
  * Draws, in order: 6 uniforms per crystal (position y, x, angle, length, brightness, branch angle)
  * for round(H * W / CRYSTAL_AREA) crystals (at least 1), then the plasma fractal's offsets.
  */
-export function frostPattern(height: number, width: number, stream: PhiloxStream, out: Float64Array): void {
-  out.fill(0);
+export function frostPattern(
+  height: number,
+  width: number,
+  stream: PhiloxStream,
+  out: Float64Array,
+  scratch: FrostScratch = frostScratch(height, width),
+): void {
+  const strokes = scratch.strokes;
+  strokes.fill(0);
   const crystals = Math.max(1, Math.round((height * width) / CRYSTAL_AREA));
   // Crystals may start outside the image, so that its borders are as frosty as its centre.
   const margin = CRYSTAL_MAX_LENGTH / 2;
@@ -123,14 +191,16 @@ export function frostPattern(height: number, width: number, stream: PhiloxStream
     const length = CRYSTAL_MIN_LENGTH + stream.uniform() * (CRYSTAL_MAX_LENGTH - CRYSTAL_MIN_LENGTH);
     const brightness = 0.4 + 0.6 * stream.uniform();
     const branchAngle = ((40 + 30 * stream.uniform()) * Math.PI) / 180;
-    stroke(out, height, width, y, x, angle, length, brightness);
+    stroke(strokes, height, width, y, x, angle, length, brightness);
+    const sin = Math.sin(angle);
+    const cos = Math.cos(angle);
     for (let along = 2, side = 1; along < length; along += BRANCH_SPACING, side = -side) {
       stroke(
-        out,
+        strokes,
         height,
         width,
-        y + along * Math.sin(angle),
-        x + along * Math.cos(angle),
+        y + along * sin,
+        x + along * cos,
         angle + side * branchAngle,
         BRANCH_LENGTH * (length - along),
         0.7 * brightness,
@@ -138,17 +208,26 @@ export function frostPattern(height: number, width: number, stream: PhiloxStream
     }
   }
   // Soften the needles to the photos' stroke width, then saturate where they pile up.
-  const strokes = new Float64Array(out);
   gaussianFilter(strokes, height, width, CRYSTAL_SOFTNESS, out);
   for (let i = 0; i < out.length; i++) out[i] = 1 - Math.exp(-CRYSTAL_GAIN * out[i]);
-  // The haze only varies over tens of pixels: a quarter-resolution fractal, bilinearly upsampled,
-  // has the same look at a sixteenth of the draws.
-  const size = Math.max(2, nextPowerOfTwo(Math.max(height, width)) / HAZE_DOWNSCALE);
-  const haze = plasmaFractal(size, HAZE_WIBBLE_DECAY, stream);
+  // The haze only varies over tens of pixels: a quarter-resolution fractal, bilinearly upsampled
+  // (map_coordinates order 1, mode 'nearest', at (y / 4, x / 4)), has the same look at a
+  // sixteenth of the draws.
+  const { hazeSize, row0, row1, rowWeight, column0, column1, columnWeight } = scratch;
+  const haze = plasmaFractal(hazeSize, HAZE_WIBBLE_DECAY, stream, scratch.haze);
   for (let y = 0; y < height; y++) {
+    const r0 = row0[y] * hazeSize;
+    const r1 = row1[y] * hazeSize;
+    const ty = rowWeight[y];
+    const target = y * width;
     for (let x = 0; x < width; x++) {
-      out[y * width + x] +=
-        HAZE_WEIGHT * bilinearAt(haze, size, size, y / HAZE_DOWNSCALE, x / HAZE_DOWNSCALE, 'nearest');
+      const c0 = column0[x];
+      const c1 = column1[x];
+      const tx = columnWeight[x];
+      out[target + x] +=
+        HAZE_WEIGHT *
+        ((haze[r0 + c0] * (1 - tx) + haze[r0 + c1] * tx) * (1 - ty) +
+          (haze[r1 + c0] * (1 - tx) + haze[r1 + c1] * tx) * ty);
     }
   }
   let sum = 0;
@@ -209,20 +288,26 @@ export const frost: PerturbationModule<FrostParams> = {
     return { imageWeight, frostWeight };
   },
   apply(batch, params, context) {
+    const { imageWeight, frostWeight } = params;
+    // Buffers that depend only on the image size, made once per batch.
     let pattern: Float64Array | undefined;
+    let scratch: FrostScratch | undefined;
     return mapImages(batch, context, 'frost', (image, output, stream) => {
       const { channels, height, width, data } = image;
       const pixels = height * width;
       const tone = FROST_TONES[Math.floor(stream.uniform() * FROST_TONES.length)];
       if (pattern?.length !== pixels) pattern = new Float64Array(pixels);
-      frostPattern(height, width, stream, pattern);
+      if (scratch?.height !== height || scratch.width !== width) scratch = frostScratch(height, width);
+      frostPattern(height, width, stream, pattern, scratch);
       for (let c = 0; c < channels; c++) {
         const mean = channels === 3 ? tone.rgbMean[c] : tone.grayMean;
         const sd = channels === 3 ? tone.rgbSd[c] : tone.graySd;
+        const plane = c * pixels;
         for (let i = 0; i < pixels; i++) {
-          const frostValue = Math.min(1, Math.max(0, mean + sd * pattern[i]));
-          output[c * pixels + i] =
-            params.imageWeight * data[c * pixels + i] + params.frostWeight * frostValue;
+          const value = mean + sd * pattern[i];
+          // Math.min(1, Math.max(0, value)) without the calls (value is never NaN).
+          const frostValue = value < 0 ? 0 : value > 1 ? 1 : value;
+          output[plane + i] = imageWeight * data[plane + i] + frostWeight * frostValue;
         }
       }
     });
