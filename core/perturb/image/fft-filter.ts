@@ -361,8 +361,9 @@ export class FftCorrelator {
     const { size, columns, re, im, lineRe, lineIm, rowSource, columnSource, height, width, plan } = this;
     const paddedRows = rowSource.length;
     const paddedColumns = columnSource.length;
-    re.fill(0);
-    im.fill(0);
+    // Rows below the padded plane stay zero; every row above is written in full below.
+    re.fill(0, paddedRows * columns);
+    im.fill(0, paddedRows * columns);
     // Rows, two at a time: Z = a + i b, then A[k] = (Z[k] + conj Z[N-k]) / 2 and
     // B[k] = (Z[k] - conj Z[N-k]) / 2i.
     for (let y = 0; y < paddedRows; y += 2) {
