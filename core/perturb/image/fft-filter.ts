@@ -72,12 +72,35 @@ function fftLine(re: Float64Array, im: Float64Array, offset: number, plan: FftPl
     im[i] += s;
   }
   const sign = inverse ? -1 : 1;
-  for (let half = 2; half < size; half *= 2) {
-    const twiddleStep = size / (2 * half);
-    for (let start = offset; start < offset + size; start += 2 * half) {
-      for (let k = 0; k < half; k++) {
-        const wr = cos[k * twiddleStep];
-        const wi = sign * sin[k * twiddleStep];
+  // The remaining radix-2 stages, two fused per pass where possible (stageLine). The butterflies
+  // of a stage are independent, so their order changes no value.
+  let half = 2;
+  for (; 4 * half <= size; half *= 4) stageLine(re, im, offset, size, half, true, cos, sin, sign);
+  if (half < size) stageLine(re, im, offset, size, half, false, cos, sin, sign);
+}
+
+/**
+ * Radix-2 stage `half` of fftLine (and, if `fused`, stage 2 * half right after it, on the same
+ * four values held in registers): exactly the operations of the two stages run one by one, so the
+ * same bits, with half the passes over the line.
+ */
+function stageLine(
+  re: Float64Array,
+  im: Float64Array,
+  offset: number,
+  size: number,
+  half: number,
+  fused: boolean,
+  cos: Float64Array,
+  sin: Float64Array,
+  sign: number,
+): void {
+  const step = size / (2 * half);
+  if (!fused) {
+    for (let k = 0; k < half; k++) {
+      const wr = cos[k * step];
+      const wi = sign * sin[k * step];
+      for (let start = offset; start < offset + size; start += 2 * half) {
         const a = start + k;
         const b = a + half;
         const br = re[b];
@@ -88,6 +111,174 @@ function fftLine(re: Float64Array, im: Float64Array, offset: number, plan: FftPl
         im[b] = im[a] - ti;
         re[a] += tr;
         im[a] += ti;
+      }
+    }
+    return;
+  }
+  const step2 = step / 2;
+  for (let k = 0; k < half; k++) {
+    const wr = cos[k * step];
+    const wi = sign * sin[k * step];
+    const vr = cos[k * step2];
+    const vi = sign * sin[k * step2];
+    const ur = cos[(k + half) * step2];
+    const ui = sign * sin[(k + half) * step2];
+    for (let start = offset; start < offset + size; start += 4 * half) {
+      const i0 = start + k;
+      const i1 = i0 + half;
+      const i2 = i1 + half;
+      const i3 = i2 + half;
+      // Stage half: (i0, i1) and (i2, i3), twiddle w.
+      let br = re[i1];
+      let bi = im[i1];
+      let tr = br * wr - bi * wi;
+      let ti = br * wi + bi * wr;
+      const x0r = re[i0];
+      const x0i = im[i0];
+      const y1r = x0r - tr;
+      const y1i = x0i - ti;
+      const y0r = x0r + tr;
+      const y0i = x0i + ti;
+      br = re[i3];
+      bi = im[i3];
+      tr = br * wr - bi * wi;
+      ti = br * wi + bi * wr;
+      const x2r = re[i2];
+      const x2i = im[i2];
+      const y3r = x2r - tr;
+      const y3i = x2i - ti;
+      const y2r = x2r + tr;
+      const y2i = x2i + ti;
+      // Stage 2 * half: (i0, i2) with twiddle v, (i1, i3) with twiddle u.
+      tr = y2r * vr - y2i * vi;
+      ti = y2r * vi + y2i * vr;
+      re[i2] = y0r - tr;
+      im[i2] = y0i - ti;
+      re[i0] = y0r + tr;
+      im[i0] = y0i + ti;
+      tr = y3r * ur - y3i * ui;
+      ti = y3r * ui + y3i * ur;
+      re[i3] = y1r - tr;
+      im[i3] = y1i - ti;
+      re[i1] = y1r + tr;
+      im[i1] = y1i + ti;
+    }
+  }
+}
+
+/**
+ * fftLine applied to every column of a `plan.size` x `columns` row-major pair of arrays, each
+ * butterfly run along whole rows: the same operations on each column as fftLine on that column
+ * copied out (so the same bits), with contiguous reads and one twiddle load per row pair.
+ */
+function fftColumns(
+  re: Float64Array,
+  im: Float64Array,
+  columns: number,
+  plan: FftPlan,
+  inverse: boolean,
+): void {
+  const { size, bitReversed, cos, sin } = plan;
+  for (let i = 0; i < size; i++) {
+    const j = bitReversed[i];
+    if (j > i) {
+      const a = i * columns;
+      const b = j * columns;
+      for (let c = 0; c < columns; c++) {
+        const tr = re[a + c];
+        re[a + c] = re[b + c];
+        re[b + c] = tr;
+        const ti = im[a + c];
+        im[a + c] = im[b + c];
+        im[b + c] = ti;
+      }
+    }
+  }
+  for (let i = 0; i < size; i += 2) {
+    const a = i * columns;
+    const b = a + columns;
+    for (let c = 0; c < columns; c++) {
+      const r = re[b + c];
+      const s = im[b + c];
+      re[b + c] = re[a + c] - r;
+      im[b + c] = im[a + c] - s;
+      re[a + c] += r;
+      im[a + c] += s;
+    }
+  }
+  const sign = inverse ? -1 : 1;
+  let half = 2;
+  for (; 4 * half <= size; half *= 4) {
+    // Stages half and 2 * half fused, as in stageLine.
+    const step = size / (2 * half);
+    const step2 = step / 2;
+    for (let k = 0; k < half; k++) {
+      const wr = cos[k * step];
+      const wi = sign * sin[k * step];
+      const vr = cos[k * step2];
+      const vi = sign * sin[k * step2];
+      const ur = cos[(k + half) * step2];
+      const ui = sign * sin[(k + half) * step2];
+      for (let start = 0; start < size; start += 4 * half) {
+        const r0 = (start + k) * columns;
+        const r1 = r0 + half * columns;
+        const r2 = r1 + half * columns;
+        const r3 = r2 + half * columns;
+        for (let c = 0; c < columns; c++) {
+          let br = re[r1 + c];
+          let bi = im[r1 + c];
+          let tr = br * wr - bi * wi;
+          let ti = br * wi + bi * wr;
+          const x0r = re[r0 + c];
+          const x0i = im[r0 + c];
+          const y1r = x0r - tr;
+          const y1i = x0i - ti;
+          const y0r = x0r + tr;
+          const y0i = x0i + ti;
+          br = re[r3 + c];
+          bi = im[r3 + c];
+          tr = br * wr - bi * wi;
+          ti = br * wi + bi * wr;
+          const x2r = re[r2 + c];
+          const x2i = im[r2 + c];
+          const y3r = x2r - tr;
+          const y3i = x2i - ti;
+          const y2r = x2r + tr;
+          const y2i = x2i + ti;
+          tr = y2r * vr - y2i * vi;
+          ti = y2r * vi + y2i * vr;
+          re[r2 + c] = y0r - tr;
+          im[r2 + c] = y0i - ti;
+          re[r0 + c] = y0r + tr;
+          im[r0 + c] = y0i + ti;
+          tr = y3r * ur - y3i * ui;
+          ti = y3r * ui + y3i * ur;
+          re[r3 + c] = y1r - tr;
+          im[r3 + c] = y1i - ti;
+          re[r1 + c] = y1r + tr;
+          im[r1 + c] = y1i + ti;
+        }
+      }
+    }
+  }
+  for (; half < size; half *= 2) {
+    const twiddleStep = size / (2 * half);
+    for (let start = 0; start < size; start += 2 * half) {
+      for (let k = 0; k < half; k++) {
+        const wr = cos[k * twiddleStep];
+        const wi = sign * sin[k * twiddleStep];
+        const a = (start + k) * columns;
+        const b = a + half * columns;
+        for (let c = 0; c < columns; c++) {
+          const br = re[b + c];
+          const bi = im[b + c];
+          const tr = br * wr - bi * wi;
+          const ti = br * wi + bi * wr;
+          re[b + c] = re[a + c] - tr;
+          im[b + c] = im[a + c] - ti;
+          re[a + c] += tr;
+          im[a + c] += ti;
+        }
       }
     }
   }
@@ -170,8 +361,9 @@ export class FftCorrelator {
     const { size, columns, re, im, lineRe, lineIm, rowSource, columnSource, height, width, plan } = this;
     const paddedRows = rowSource.length;
     const paddedColumns = columnSource.length;
-    re.fill(0);
-    im.fill(0);
+    // Rows below the padded plane stay zero; every row above is written in full below.
+    re.fill(0, paddedRows * columns);
+    im.fill(0, paddedRows * columns);
     // Rows, two at a time: Z = a + i b, then A[k] = (Z[k] + conj Z[N-k]) / 2 and
     // B[k] = (Z[k] - conj Z[N-k]) / 2i.
     for (let y = 0; y < paddedRows; y += 2) {
@@ -201,27 +393,17 @@ export class FftCorrelator {
         }
       }
     }
-    // Columns: forward transform, multiply by the kernel's conjugate spectrum, inverse transform.
+    // Columns: forward transform, multiply by the kernel's conjugate spectrum, inverse transform,
+    // all columns at once (same butterflies as fftLine per column, so the same bits).
     const { kernelRe, kernelIm } = this;
-    for (let x = 0; x < columns; x++) {
-      for (let y = 0; y < size; y++) {
-        lineRe[y] = re[y * columns + x];
-        lineIm[y] = im[y * columns + x];
-      }
-      fftLine(lineRe, lineIm, 0, plan, false);
-      for (let y = 0; y < size; y++) {
-        const index = y * columns + x;
-        const r = lineRe[y];
-        const s = lineIm[y];
-        lineRe[y] = r * kernelRe[index] - s * kernelIm[index];
-        lineIm[y] = r * kernelIm[index] + s * kernelRe[index];
-      }
-      fftLine(lineRe, lineIm, 0, plan, true);
-      for (let y = 0; y < height; y++) {
-        re[y * columns + x] = lineRe[y];
-        im[y * columns + x] = lineIm[y];
-      }
+    fftColumns(re, im, columns, plan, false);
+    for (let index = 0; index < size * columns; index++) {
+      const r = re[index];
+      const s = im[index];
+      re[index] = r * kernelRe[index] - s * kernelIm[index];
+      im[index] = r * kernelIm[index] + s * kernelRe[index];
     }
+    fftColumns(re, im, columns, plan, true);
     // Output rows, two at a time: both are real, so Z = G_a + i G_b (each completed by
     // G[N-k] = conj G[k]) transforms back to a + i b.
     for (let y = 0; y < height; y += 2) {

@@ -85,6 +85,9 @@ function fillPaddedLine(
     line[i + radius] = src[offset + borderIndex(i, length, mode) * stride];
 }
 
+/** Scratch plane of separableFilter's row pass, reused between calls (grown when too small). */
+let separableScratch = new Float64Array(0);
+
 /** Correlate every row, then every column, with 1-D kernels centred on their middle element. */
 export function separableFilter(
   src: ArrayLike<number>,
@@ -95,20 +98,75 @@ export function separableFilter(
   mode: BorderMode,
   out: Float32Array | Float64Array,
 ): void {
-  const temp = new Float64Array(height * width);
+  if (separableScratch.length < height * width) separableScratch = new Float64Array(height * width);
+  const temp = separableScratch;
   const rowRadius = (rowKernel.length - 1) / 2;
   const columnRadius = (columnKernel.length - 1) / 2;
-  const line = new Float64Array(Math.max(width + 2 * rowRadius, height + 2 * columnRadius));
-  const filtered = new Float64Array(Math.max(width, height));
+  const line = new Float64Array(width + 2 * rowRadius);
+  const filtered = new Float64Array(width);
   for (let y = 0; y < height; y++) {
     fillPaddedLine(src, y * width, 1, width, rowRadius, mode, line);
     correlateLine(line, rowKernel, width, filtered);
-    temp.set(filtered.subarray(0, width), y * width);
+    temp.set(filtered, y * width);
   }
-  for (let x = 0; x < width; x++) {
-    fillPaddedLine(temp, x, width, height, columnRadius, mode, line);
-    correlateLine(line, columnKernel, height, filtered);
-    for (let y = 0; y < height; y++) out[y * width + x] = filtered[y];
+  // Where padded row j (j - columnRadius in image rows) starts in temp.
+  const rowStart = new Int32Array(height + 2 * columnRadius);
+  for (let j = 0; j < rowStart.length; j++) rowStart[j] = borderIndex(j - columnRadius, height, mode) * width;
+  correlateColumns(temp, rowStart, columnKernel, height, width, out);
+}
+
+/**
+ * The column pass: out[y][x] = sum over k of kernel[k] * temp[row y + k - radius][x], in k order
+ * from 0 like correlateLine (so the same floats as filtering each column as a line), computed
+ * along rows, eight columns side by side: contiguous reads instead of strided column copies.
+ */
+function correlateColumns(
+  temp: Float64Array,
+  rowStart: Int32Array,
+  kernel: Float64Array,
+  height: number,
+  width: number,
+  out: Float32Array | Float64Array,
+): void {
+  const taps = kernel.length;
+  for (let y = 0; y < height; y++) {
+    const outRow = y * width;
+    let x = 0;
+    for (; x + 7 < width; x += 8) {
+      let acc0 = 0;
+      let acc1 = 0;
+      let acc2 = 0;
+      let acc3 = 0;
+      let acc4 = 0;
+      let acc5 = 0;
+      let acc6 = 0;
+      let acc7 = 0;
+      for (let k = 0; k < taps; k++) {
+        const weight = kernel[k];
+        const at = rowStart[y + k] + x;
+        acc0 += weight * temp[at];
+        acc1 += weight * temp[at + 1];
+        acc2 += weight * temp[at + 2];
+        acc3 += weight * temp[at + 3];
+        acc4 += weight * temp[at + 4];
+        acc5 += weight * temp[at + 5];
+        acc6 += weight * temp[at + 6];
+        acc7 += weight * temp[at + 7];
+      }
+      out[outRow + x] = acc0;
+      out[outRow + x + 1] = acc1;
+      out[outRow + x + 2] = acc2;
+      out[outRow + x + 3] = acc3;
+      out[outRow + x + 4] = acc4;
+      out[outRow + x + 5] = acc5;
+      out[outRow + x + 6] = acc6;
+      out[outRow + x + 7] = acc7;
+    }
+    for (; x < width; x++) {
+      let acc = 0;
+      for (let k = 0; k < taps; k++) acc += kernel[k] * temp[rowStart[y + k] + x];
+      out[outRow + x] = acc;
+    }
   }
 }
 
@@ -369,17 +427,131 @@ export function motionBlur(
   }
   const sin = Math.sin((angleDegrees * Math.PI) / 180);
   const cos = Math.cos((angleDegrees * Math.PI) / 180);
-  out.fill(0);
+  // The steps kept (the line stops at the first one that would leave the image).
+  const stepDy: number[] = [];
+  const stepDx: number[] = [];
+  const stepWeight: number[] = [];
   for (let i = 0; i < length; i++) {
     const dy = -Math.ceil(i * sin - 0.5);
     const dx = -Math.ceil(i * cos - 0.5);
     if (Math.abs(dy) >= height || Math.abs(dx) >= width) break;
-    const weight = weights[i] / sum;
-    for (let y = 0; y < height; y++) {
-      const sourceRow = Math.min(height - 1, Math.max(0, y - dy)) * width;
-      for (let x = 0; x < width; x++) {
-        out[y * width + x] += weight * src[sourceRow + Math.min(width - 1, Math.max(0, x - dx))];
+    stepDy.push(dy);
+    stepDx.push(dx);
+    stepWeight.push(weights[i] / sum);
+  }
+  const steps = stepWeight.length;
+  if (out instanceof Float64Array) {
+    motionBlurFloat64(src, height, width, stepDy, stepDx, stepWeight, out);
+    return;
+  }
+  // A float32 output rounds after every step, as the step-by-step sum into it always did: row by
+  // row, every step into the same output row; per row and step the source x = x - dx is clamped
+  // in three spans (left of the image: its first pixel; inside; right of it: its last pixel).
+  out.fill(0);
+  for (let y = 0; y < height; y++) {
+    const rowStart = y * width;
+    for (let s = 0; s < steps; s++) {
+      const weight = stepWeight[s];
+      const dx = stepDx[s];
+      const sourceRow = Math.min(height - 1, Math.max(0, y - stepDy[s])) * width;
+      const insideStart = dx > 0 ? dx : 0;
+      const insideEnd = dx < 0 ? width + dx : width;
+      const first = weight * src[sourceRow];
+      for (let x = 0; x < insideStart; x++) out[rowStart + x] += first;
+      const shift = sourceRow - dx - rowStart;
+      for (let p = rowStart + insideStart; p < rowStart + insideEnd; p++) out[p] += weight * src[p + shift];
+      const last = weight * src[sourceRow + width - 1];
+      for (let p = rowStart + insideEnd; p < rowStart + width; p++) out[p] += last;
+    }
+  }
+}
+
+/** motionBlurFloat64's source plane, padded left and right by replicated edge pixels. */
+let motionSource = new Float64Array(0);
+
+/**
+ * motionBlur into a float64 plane: each pixel's sum of weight * shifted pixel, taken in step order
+ * from 0 like the plane-by-plane sum of the reference (so the same bits as accumulating in the
+ * output step by step), but kept in registers for eight pixels side by side, with one pass over the
+ * output instead of one per step. The source is copied once into rows padded with their edge
+ * pixel on both sides as far as the streak reaches (the same values the reference's replicated
+ * edge gives), so no read needs clamping.
+ */
+function motionBlurFloat64(
+  src: ArrayLike<number>,
+  height: number,
+  width: number,
+  stepDy: readonly number[],
+  stepDx: readonly number[],
+  stepWeight: readonly number[],
+  out: Float64Array,
+): void {
+  const steps = stepWeight.length;
+  const weights = Float64Array.from(stepWeight);
+  let minDx = 0;
+  let maxDx = 0;
+  for (const dx of stepDx) {
+    minDx = Math.min(minDx, dx);
+    maxDx = Math.max(maxDx, dx);
+  }
+  // Source x = x - dx lies in [-maxDx, width - 1 - minDx].
+  const padLeft = maxDx;
+  const paddedWidth = width + maxDx - minDx;
+  if (motionSource.length < height * paddedWidth) motionSource = new Float64Array(height * paddedWidth);
+  const source = motionSource;
+  for (let y = 0; y < height; y++) {
+    const from = y * width;
+    const to = y * paddedWidth;
+    const first = src[from];
+    const last = src[from + width - 1];
+    for (let x = 0; x < padLeft; x++) source[to + x] = first;
+    for (let x = 0; x < width; x++) source[to + padLeft + x] = src[from + x];
+    for (let x = padLeft + width; x < paddedWidth; x++) source[to + x] = last;
+  }
+  /** Per step, where output x's source pixel is in `source`, minus x. */
+  const shifted = new Int32Array(steps);
+  for (let y = 0; y < height; y++) {
+    for (let s = 0; s < steps; s++) {
+      const sourceY = Math.min(height - 1, Math.max(0, y - stepDy[s]));
+      shifted[s] = sourceY * paddedWidth + padLeft - stepDx[s];
+    }
+    const rowStart = y * width;
+    let x = 0;
+    for (; x + 7 < width; x += 8) {
+      let acc0 = 0;
+      let acc1 = 0;
+      let acc2 = 0;
+      let acc3 = 0;
+      let acc4 = 0;
+      let acc5 = 0;
+      let acc6 = 0;
+      let acc7 = 0;
+      for (let s = 0; s < steps; s++) {
+        const weight = weights[s];
+        const at = shifted[s] + x;
+        acc0 += weight * source[at];
+        acc1 += weight * source[at + 1];
+        acc2 += weight * source[at + 2];
+        acc3 += weight * source[at + 3];
+        acc4 += weight * source[at + 4];
+        acc5 += weight * source[at + 5];
+        acc6 += weight * source[at + 6];
+        acc7 += weight * source[at + 7];
       }
+      const p = rowStart + x;
+      out[p] = acc0;
+      out[p + 1] = acc1;
+      out[p + 2] = acc2;
+      out[p + 3] = acc3;
+      out[p + 4] = acc4;
+      out[p + 5] = acc5;
+      out[p + 6] = acc6;
+      out[p + 7] = acc7;
+    }
+    for (; x < width; x++) {
+      let acc = 0;
+      for (let s = 0; s < steps; s++) acc += weights[s] * source[shifted[s] + x];
+      out[rowStart + x] = acc;
     }
   }
 }
