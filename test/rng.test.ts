@@ -31,6 +31,20 @@ describe('Philox4x32-10', () => {
     expect(first.slice(4, 8)).toEqual([...philox4x32([1, 0, 3, 0], [7, 9], out)]);
   });
 
+  it('bulk fills return exactly the words and uniforms of single draws, from any position', () => {
+    for (const lead of [0, 1, 3, 5]) {
+      const single = new PhiloxStream([11, 13], [lead, 1]);
+      const bulk = new PhiloxStream([11, 13], [lead, 1]);
+      for (let i = 0; i < lead; i++) expect(bulk.nextUint32()).toBe(single.nextUint32());
+      const words = bulk.fillUint32(new Uint32Array(4 * lead + 3));
+      expect([...words]).toEqual(Array.from(words, () => single.nextUint32()));
+      const uniforms = bulk.fillUniformOpen(new Float64Array(7 + lead), new Uint32Array(64));
+      expect([...uniforms]).toEqual(Array.from(uniforms, () => single.uniformOpen()));
+      // The stream goes on after a fill exactly where single draws would be.
+      expect(bulk.nextUint32()).toBe(single.nextUint32());
+    }
+  });
+
   it('gives uniforms in [0, 1) with the expected mean and variance', () => {
     const stream = new PhiloxStream([1, 2], [0, 0]);
     const draws = Array.from({ length: 200_000 }, () => stream.uniform());

@@ -29,8 +29,10 @@ export const gaussianNoise: PerturbationModule<GaussianNoiseParams> = {
   },
   apply(batch, params, context) {
     return mapImages(batch, context, 'gaussian_noise', (image, output, stream) => {
+      // The same uniforms as one uniformOpen() per value, drawn in bulk.
+      const uniforms = stream.fillUniformOpen(new Float64Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
-        output[i] = image.data[i] + normalQuantile(stream.uniformOpen(), 0, params.sigma);
+        output[i] = image.data[i] + normalQuantile(uniforms[i], 0, params.sigma);
       }
     });
   },

@@ -40,8 +40,10 @@ export const impulseNoise: PerturbationModule<ImpulseNoiseParams> = {
     const replacedBelow = params.amount * WORD_RANGE;
     const saltBelow = replacedBelow / 2;
     return mapImages(batch, context, 'impulse_noise', (image, output, stream) => {
+      // The same words as one nextUint32() per value, drawn in bulk.
+      const words = stream.fillUint32(new Uint32Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
-        const word = stream.nextUint32();
+        const word = words[i];
         output[i] = word < saltBelow ? 1 : word < replacedBelow ? 0 : image.data[i];
       }
     });

@@ -54,8 +54,10 @@ export const shotNoise: PerturbationModule<ShotNoiseParams> = {
     const { lambda } = params;
     const tables = new LevelCdfTables(lambda);
     return mapImages(batch, context, 'shot_noise', (image, output, stream) => {
+      // The same words as one nextUint32() per value, drawn in bulk.
+      const words = stream.fillUint32(new Uint32Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
-        const u = (stream.nextUint32() + 0.5) / WORD_RANGE;
+        const u = (words[i] + 0.5) / WORD_RANGE;
         const value = image.data[i];
         const level = Math.round(value * 255);
         // Pixels on the 8-bit grid (decoded images) search their level's precomputed CDF.

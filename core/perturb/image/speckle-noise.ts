@@ -31,9 +31,11 @@ export const speckleNoise: PerturbationModule<SpeckleNoiseParams> = {
   },
   apply(batch, params, context) {
     return mapImages(batch, context, 'speckle_noise', (image, output, stream) => {
+      // The same uniforms as one uniformOpen() per value, drawn in bulk.
+      const uniforms = stream.fillUniformOpen(new Float64Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
         const value = image.data[i];
-        output[i] = value + value * normalQuantile(stream.uniformOpen(), 0, params.sigma);
+        output[i] = value + value * normalQuantile(uniforms[i], 0, params.sigma);
       }
     });
   },
