@@ -8,7 +8,7 @@ import type { ModuleCatalog } from './perturb/catalog';
 import { randomnessScope, scoreKindOf, type BenchmarkPlan, type PlannedCell } from './plan';
 import type { BenchmarkResources } from './resources';
 import type { CellResult, ComputedCellResult, NotApplicableCellResult } from './results';
-import { BoundedCache, getJson, putCanonicalJson } from './store/json';
+import { BoundedCache, putCanonicalJson } from './store/json';
 import { MEDIA_TYPES, type ArtifactRef, type ArtifactStore } from './store/types';
 import { deriveKey, sampleStream } from './rng/keyed';
 import { canonicalJson, sha256Hex } from './hash';
@@ -146,21 +146,47 @@ export function batchTransform(args: {
 
 /** Store index from cell key to its CellResult blob; written last, so an entry means a whole cell. */
 export const CELL_INDEX = 'cells';
-/** Append-only events, one per finished computation of a cell key (for audit and for counting). */
+/**
+ * Append-only events, one per finished computation of a cell key (for audit and for counting).
+ * Written after the cell's blobs and before its index entry: the event is the commit point.
+ */
 export const COMPUTATION_EVENTS = 'computations';
 
-/** A finished cell's result, if the store has one that still verifies; a corrupted one counts as missing. */
-export async function findFinishedCell(store: ArtifactStore, key: string): Promise<ArtifactRef | undefined> {
-  const ref = await store.getIndex(CELL_INDEX, key);
-  if (!ref) return undefined;
+/** The ref of CellResult blob `sha256` if it is one for `key` whose logits are stored too; corrupted counts as missing. */
+async function verifiedCellResult(
+  store: ArtifactStore,
+  sha256: string,
+  key: string,
+): Promise<ArtifactRef | undefined> {
   try {
-    const result = await getJson<CellResult>(store, ref.sha256);
+    const bytes = await store.getBlob(sha256);
+    const result = JSON.parse(new TextDecoder().decode(bytes)) as CellResult;
+    if (result.key !== key) return undefined;
     await store.getBlob(result.logits.sha256);
-    return ref;
+    return { sha256, size: bytes.length, mediaType: MEDIA_TYPES.json };
   } catch (error) {
     if (error instanceof ArtifactCorruptedError || error instanceof ArtifactNotFoundError) return undefined;
     throw error;
   }
+}
+
+/**
+ * A finished cell's result, if the store has one that still verifies. A worker killed after its
+ * computation event but before the index entry did finish the cell: its result is committed here
+ * rather than computed a second time.
+ */
+export async function findFinishedCell(store: ArtifactStore, key: string): Promise<ArtifactRef | undefined> {
+  const ref = await store.getIndex(CELL_INDEX, key);
+  if (ref) return (await verifiedCellResult(store, ref.sha256, key)) && ref;
+  for (const event of await store.listEvents(COMPUTATION_EVENTS, key)) {
+    if (typeof event.result !== 'string') continue;
+    const recovered = await verifiedCellResult(store, event.result, key);
+    if (recovered) {
+      await store.setIndex(CELL_INDEX, key, recovered);
+      return recovered;
+    }
+  }
+  return undefined;
 }
 
 /** Cell `index` of a plan, checked against the key the caller expects. */
@@ -253,7 +279,8 @@ export function cellResultSha256(result: CellResult): string {
 
 /**
  * Compute cell `index` of a stored plan and store its logits and result, recording who computed
- * it. The index entry goes last: a crash before it leaves only unreferenced blobs, never half a cell.
+ * it. Blobs, then the computation event, then the index entry: a crash before the event leaves only
+ * unreferenced blobs, never half a cell; a crash after it leaves a cell findFinishedCell commits.
  */
 export async function computeAndStoreCell(args: {
   resources: BenchmarkResources;
@@ -270,7 +297,6 @@ export async function computeAndStoreCell(args: {
   await store.putBlob(logitsNpy, MEDIA_TYPES.npy);
   const resultRef = await putCanonicalJson(store, result);
   const computeMs = Math.round(performance.now() - started);
-  await store.setIndex(CELL_INDEX, result.key, resultRef);
   await store.appendEvent(COMPUTATION_EVENTS, result.key, {
     index: args.index,
     key: result.key,
@@ -280,5 +306,6 @@ export async function computeAndStoreCell(args: {
     startedAt,
     finishedAt: new Date().toISOString(),
   });
+  await store.setIndex(CELL_INDEX, result.key, resultRef);
   return { result: resultRef, computeMs };
 }
