@@ -23,20 +23,56 @@ describe('Philox4x32-10', () => {
     ).toEqual(['d16cfe09', '94fdcceb', '5001e420', '24126ea1']);
   });
 
+  it('equals an exact BigInt Philox on random and extreme words (the double multiply-high is exact)', () => {
+    // An independent implementation with exact 64-bit products, straight from the definition.
+    const mask = 0xffffffffn;
+    const reference = (counter: number[], key: number[]): number[] => {
+      let [c0, c1, c2, c3] = counter.map(BigInt);
+      let [k0, k1] = key.map(BigInt);
+      for (let round = 0; round < 10; round++) {
+        const product0 = 0xd2511f53n * c0;
+        const product1 = 0xcd9e8d57n * c2;
+        [c0, c1, c2, c3] = [
+          (product1 >> 32n) ^ c1 ^ k0,
+          product1 & mask,
+          (product0 >> 32n) ^ c3 ^ k1,
+          product0 & mask,
+        ];
+        k0 = (k0 + 0x9e3779b9n) & mask;
+        k1 = (k1 + 0xbb67ae85n) & mask;
+      }
+      return [c0, c1, c2, c3].map(Number);
+    };
+    const words = new PhiloxStream([21, 22], [23, 24]);
+    const extremes = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
+    const pick = (i: number): number =>
+      i % 5 === 0 ? extremes[words.nextUint32() % extremes.length] : words.nextUint32();
+    const out = new Uint32Array(4);
+    for (let i = 0; i < 20_000; i++) {
+      const counter = [pick(i), pick(i + 1), pick(i + 2), pick(i + 3)];
+      const key = [pick(i + 4), pick(i)];
+      expect([
+        ...philox4x32(counter as [number, number, number, number], key as [number, number], out),
+      ]).toEqual(reference(counter, key));
+    }
+  });
+
   it('streams walk the counter: block n of a stream is philox(n, streamId)', () => {
     const stream = new PhiloxStream([7, 9], [3, 0]);
-    const first = Array.from({ length: 8 }, () => stream.nextUint32());
+    // Streams draw blocks in pairs: check across several pairs, block by block.
+    const first = Array.from({ length: 40 }, () => stream.nextUint32());
     const out = new Uint32Array(4);
-    expect(first.slice(0, 4)).toEqual([...philox4x32([0, 0, 3, 0], [7, 9], out)]);
-    expect(first.slice(4, 8)).toEqual([...philox4x32([1, 0, 3, 0], [7, 9], out)]);
+    for (let block = 0; block < 10; block++) {
+      expect(first.slice(4 * block, 4 * block + 4)).toEqual([...philox4x32([block, 0, 3, 0], [7, 9], out)]);
+    }
   });
 
   it('bulk fills return exactly the words and uniforms of single draws, from any position', () => {
-    for (const lead of [0, 1, 3, 5]) {
+    for (const lead of [0, 1, 3, 5, 7, 8, 9]) {
       const single = new PhiloxStream([11, 13], [lead, 1]);
       const bulk = new PhiloxStream([11, 13], [lead, 1]);
       for (let i = 0; i < lead; i++) expect(bulk.nextUint32()).toBe(single.nextUint32());
-      const words = bulk.fillUint32(new Uint32Array(4 * lead + 3));
+      const words = bulk.fillUint32(new Uint32Array(8 * lead + 5));
       expect([...words]).toEqual(Array.from(words, () => single.nextUint32()));
       const uniforms = bulk.fillUniformOpen(new Float64Array(7 + lead), new Uint32Array(64));
       expect([...uniforms]).toEqual(Array.from(uniforms, () => single.uniformOpen()));

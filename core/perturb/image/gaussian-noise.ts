@@ -1,5 +1,5 @@
-import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { z } from 'zod';
+import { float32PlusScaledNormalQuantile } from '../../rng/normal-float32';
 import type { PerturbationModule } from '../module';
 import { mapImages } from './layout';
 
@@ -14,7 +14,9 @@ type GaussianNoiseParams = z.infer<typeof GaussianNoiseParams>;
  * Follows ImageNet-C's gaussian_noise; unlike the reference it keeps float32 values instead of
  * re-quantizing to uint8, and draws from Tempest's seeded per-sample Philox streams instead of
  * NumPy's unseeded global generator. Each normal is the inverse CDF (stdlib's normal quantile) of
- * one 53-bit open uniform: stateless, so element i of a sample always uses the same two words.
+ * one 53-bit open uniform: stateless, so element i of a sample always uses the same two words. The
+ * float32 sum is computed by core/rng/normal-float32.ts, which gives the same float32 as stdlib's
+ * quantile while rarely evaluating it.
  */
 export const gaussianNoise: PerturbationModule<GaussianNoiseParams> = {
   name: 'gaussian_noise',
@@ -32,7 +34,7 @@ export const gaussianNoise: PerturbationModule<GaussianNoiseParams> = {
       // The same uniforms as one uniformOpen() per value, drawn in bulk.
       const uniforms = stream.fillUniformOpen(new Float64Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
-        output[i] = image.data[i] + normalQuantile(uniforms[i], 0, params.sigma);
+        output[i] = float32PlusScaledNormalQuantile(image.data[i], 1, uniforms[i], params.sigma);
       }
     });
   },

@@ -1,5 +1,5 @@
-import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
 import { z } from 'zod';
+import { float32PlusScaledNormalQuantile } from '../../rng/normal-float32';
 import type { PerturbationModule } from '../module';
 import { mapImages } from './layout';
 
@@ -15,7 +15,8 @@ type SpeckleNoiseParams = z.infer<typeof SpeckleNoiseParams>;
  * corruptions (Hendrycks & Dietterich 2019; imagecorruptions 1.1.2, sigma .15 .2 .35 .45 .6 for
  * severities 1-5). Sampling as gaussian_noise: each normal is stdlib's normal quantile of one
  * 53-bit open uniform of the image's Philox stream, one per value in CHW order (NumPy's global
- * generator in the reference is unseeded, so there are no reference draws to match). Deviation:
+ * generator in the reference is unseeded, so there are no reference draws to match), the float32
+ * result computed as gaussian_noise's (the same bits, mostly without stdlib's quantile). Deviation:
  * the output stays float32 instead of being re-quantized to uint8.
  */
 export const speckleNoise: PerturbationModule<SpeckleNoiseParams> = {
@@ -35,7 +36,7 @@ export const speckleNoise: PerturbationModule<SpeckleNoiseParams> = {
       const uniforms = stream.fillUniformOpen(new Float64Array(image.data.length));
       for (let i = 0; i < image.data.length; i++) {
         const value = image.data[i];
-        output[i] = value + value * normalQuantile(uniforms[i], 0, params.sigma);
+        output[i] = float32PlusScaledNormalQuantile(value, value, uniforms[i], params.sigma);
       }
     });
   },
