@@ -5,6 +5,8 @@
  * order, with identical bytes: the property Tempest's reproducibility rests on.
  */
 
+import { makeWasmBlockFill } from './philox-wasm';
+
 const PHILOX_M0 = 0xd2511f53;
 const PHILOX_M1 = 0xcd9e8d57;
 const PHILOX_W0 = 0x9e3779b9;
@@ -101,6 +103,13 @@ function philoxBlockPair(
   return out;
 }
 
+/**
+ * Bulk fills of at least WASM_MIN_BLOCKS blocks go through WebAssembly (same words, checked at
+ * load against philox4x32; undefined where unavailable); shorter ones are not worth the call.
+ */
+const WASM_BLOCK_FILL = makeWasmBlockFill((counter, key) => philox4x32(counter, key, new Uint32Array(4)));
+const WASM_MIN_BLOCKS = 16;
+
 const TWO_POW_26 = 67108864;
 const TWO_POW_53 = 9007199254740992;
 
@@ -138,13 +147,21 @@ export class PhiloxStream {
 
   /**
    * Fill `out` with the next out.length words: exactly the words that many nextUint32() calls
-   * would return, in order, and the stream continues after them; whole block pairs are written
-   * straight into `out`, without a call per word.
+   * would return, in order, and the stream continues after them; whole blocks are written
+   * straight into `out` (by WebAssembly for long fills), without a call per word.
    */
   fillUint32(out: Uint32Array): Uint32Array {
     const length = out.length;
     let i = 0;
     while (i < length && this.used < 8) out[i++] = this.blocks[this.used++];
+    const wholeBlocks = (length - i) >>> 2;
+    if (WASM_BLOCK_FILL !== undefined && wholeBlocks >= WASM_MIN_BLOCKS) {
+      const lo = this.blockIndex % 0x100000000;
+      const hi = Math.floor(this.blockIndex / 0x100000000);
+      WASM_BLOCK_FILL(this.key, this.streamId, lo, hi, wholeBlocks, out, i);
+      this.blockIndex += wholeBlocks;
+      i += 4 * wholeBlocks;
+    }
     for (; i + 8 <= length; i += 8) this.nextBlockPair(out, i);
     if (i < length) {
       this.nextBlockPair(this.blocks, 0);

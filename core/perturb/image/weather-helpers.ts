@@ -35,8 +35,9 @@ export function fillNormal(stream: PhiloxStream, mean: number, sd: number, out: 
     for (let i = 0; i < n; i++) out[i] = normalQuantile(stream.uniformOpen(), mean, sd);
     return;
   }
-  // Draw first, in index order: out holds the uniforms until each is replaced by its normal.
-  for (let i = 0; i < n; i++) out[i] = stream.uniformOpen();
+  // Draw first, in index order (in bulk: the same uniforms as one uniformOpen() per value): out
+  // holds the uniforms until each is replaced by its normal.
+  stream.fillUniformOpen(out);
   if (branchLists.capacity < n) branchLists = makeBranchLists(n);
   const { central, middle, tail } = branchLists;
   let centralCount = 0;
