@@ -185,7 +185,7 @@ models:
 dataset: { source: builtin, name: mnist, split: test, samples: 60 }
 clean: true
 perturbations:
-  - { module: gaussian_noise, version: 1.0.0, severities: [1] }
+  - { module: gaussian_noise, version: 1.1.0, severities: [1] }
 attacks:
   - { attack: fgsm, epsilons: [0.1] }
   - { attack: square, epsilons: [0.1], params: { norm: linf, queryBudget: 50 } }

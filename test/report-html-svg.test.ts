@@ -295,7 +295,7 @@ describe('charts', () => {
     const nodes = [
       { id: 'data', layer: 0, label: 'data', details: ['1000 samples'] },
       { id: 'clean', layer: 1, label: 'clean', details: [] },
-      { id: 'noise', layer: 1, label: 'gaussian_noise@1.0.0', details: ['seeds 1, 2'] },
+      { id: 'noise', layer: 1, label: 'gaussian_noise@1.1.0', details: ['seeds 1, 2'] },
       { id: 'model', layer: 2, label: 'model mlp', details: ['sha256 94f29f1fe75a', '407488 bytes'] },
     ];
     const { placed } = layoutLineage(3, nodes);

@@ -14,7 +14,7 @@ const TINY_SPEC = `name: sched-tiny
 dataset: { source: builtin, name: mnist, split: test, samples: 100 }
 clean: true
 perturbations:
-  - { module: gaussian_noise, version: 1.0.0, severities: [1] }
+  - { module: gaussian_noise, version: 1.1.0, severities: [1] }
 seeds: [1]
 execution: { concurrency: 2, batchSize: 100 }
 `;

@@ -106,7 +106,7 @@ describe('spec v1', () => {
       /perturbations\[0\]\.module: unknown perturbation module "fog_of_war"; available: gaussian_noise/,
     );
     expect(() => expandConditions(withPerturbation('{ module: gaussian_noise, version: 0.9.0 }'))).toThrow(
-      /pins gaussian_noise@0.9.0 but this Tempest has gaussian_noise@1.0.0/,
+      /pins gaussian_noise@0.9.0 but this Tempest has gaussian_noise@1.1.0/,
     );
     expect(() =>
       expandConditions(withPerturbation('{ module: gaussian_noise, params: { sigma: -1 } }')),
