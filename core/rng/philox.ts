@@ -172,11 +172,21 @@ export class PhiloxStream {
   }
 
   /**
-   * Fill `out` with the next out.length uniformOpen() values (same values, same order, two words
+   * Fill `out` with the next out.length uniform() values (same values, same order, two words
    * each, and the stream continues after them), drawing the words in bulk. `scratch`, if given,
    * holds the words (length at least 2 * out.length) so repeated fills need not allocate.
    */
+  fillUniform(out: Float64Array, scratch?: Uint32Array): Float64Array {
+    return this.fillUniforms(out, 0, scratch);
+  }
+
+  /** As fillUniform, with the next out.length uniformOpen() values. */
   fillUniformOpen(out: Float64Array, scratch?: Uint32Array): Float64Array {
+    return this.fillUniforms(out, 0.5, scratch);
+  }
+
+  /** (a * 2^26 + b + offset) / 2^53 from each pair of words: uniform() for 0, uniformOpen() for 0.5. */
+  private fillUniforms(out: Float64Array, offset: number, scratch: Uint32Array | undefined): Float64Array {
     const words = this.fillUint32(
       scratch !== undefined && scratch.length >= 2 * out.length
         ? scratch.subarray(0, 2 * out.length)
@@ -185,7 +195,7 @@ export class PhiloxStream {
     for (let i = 0; i < out.length; i++) {
       const a = words[2 * i] >>> 5;
       const b = words[2 * i + 1] >>> 6;
-      out[i] = (a * TWO_POW_26 + b + 0.5) / TWO_POW_53;
+      out[i] = (a * TWO_POW_26 + b + offset) / TWO_POW_53;
     }
     return out;
   }

@@ -576,8 +576,12 @@ export function plasmaFractal(
   if (out !== undefined && out.length !== cells)
     throw new Error(`plasma fractal output needs ${cells} values, got ${out.length}`);
   const map = out ?? new Float64Array(cells);
-  // Every cell is written before it is read except the corner (0, 0), which stays 0.
+  // Every cell is written before it is read except the corner (0, 0), which stays 0. Every other
+  // cell takes one uniform, in the order below: all cells - 1 are drawn up front in bulk (the same
+  // values as one stream.uniform() per cell) and read in order.
   map[0] = 0;
+  const uniforms = stream.fillUniform(new Float64Array(cells - 1));
+  let next = 0;
   const mask = size - 1;
   let wibble = 100;
   for (let step = size; step >= 2; step = step / 2) {
@@ -590,7 +594,7 @@ export function plasmaFractal(
         const left = x - half;
         const right = (x + half) & mask;
         const sum = map[above + left] + map[above + right] + map[below + left] + map[below + right];
-        map[y * size + x] = sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
+        map[y * size + x] = sum / 4 + wibble * (2 * uniforms[next++] - 1) * wibble;
       }
     }
     // Diamond passes: the edge midpoints from their left, right, upper and lower neighbours, first
@@ -605,7 +609,7 @@ export function plasmaFractal(
         for (let x = firstX; x < size; x += step) {
           const sum =
             map[row + ((x - half) & mask)] + map[row + ((x + half) & mask)] + map[above + x] + map[below + x];
-          map[row + x] = sum / 4 + wibble * (2 * stream.uniform() - 1) * wibble;
+          map[row + x] = sum / 4 + wibble * (2 * uniforms[next++] - 1) * wibble;
         }
       }
     }
