@@ -1,3 +1,4 @@
+import { instantiateWasm, type WasmMemory } from '../wasm';
 import { PHILOX_WASM_BASE64 } from './philox-wasm-bytes';
 
 /**
@@ -19,14 +20,8 @@ export type BlockFill = (
   at: number,
 ) => void;
 
-/** The part of the WebAssembly JavaScript API used here (the project's lib has no DOM types). */
-interface WebAssemblyApi {
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-
 interface PhiloxExports {
-  readonly memory: { readonly buffer: ArrayBuffer };
+  readonly memory: WasmMemory;
   readonly fill: (
     key0: number,
     key1: number,
@@ -36,17 +31,6 @@ interface PhiloxExports {
     counterHi: number,
     blocks: number,
   ) => void;
-}
-
-function instantiate(): PhiloxExports | undefined {
-  const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-  if (api === undefined) return undefined;
-  try {
-    const bytes = Buffer.from(PHILOX_WASM_BASE64, 'base64');
-    return new api.Instance(new api.Module(bytes), {}).exports as PhiloxExports;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -59,7 +43,7 @@ export function makeWasmBlockFill(
     key: readonly [number, number],
   ) => Uint32Array,
 ): BlockFill | undefined {
-  const exports = instantiate();
+  const exports = instantiateWasm<PhiloxExports>(PHILOX_WASM_BASE64);
   if (exports === undefined) return undefined;
   const { memory, fill } = exports;
   // Blocks per call: the module's memory (4 pages) holds this many 16-byte blocks.

@@ -2,7 +2,7 @@
 ;; 10 rounds). JavaScript has no 32x32 -> 64-bit multiply, so core/rng/philox.ts computes each
 ;; product's high word from doubles; WebAssembly's i64.mul gives both words in one instruction.
 ;; The block function is the same: philox-wasm.ts checks this module against the JavaScript one
-;; at load and falls back to it on any difference. Compiled by scripts/build-philox-wasm.ts into
+;; at load and falls back to it on any difference. Compiled by infra/build-wasm.ts into
 ;; core/rng/philox-wasm-bytes.ts (a test recompiles it and compares).
 (module
   (memory (export "memory") 4)
