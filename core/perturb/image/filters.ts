@@ -639,6 +639,10 @@ function motionBlurFloat64(
   }
 }
 
+/** plasmaFractal's uniforms and their words, kept between calls (fresh large arrays cost page faults). */
+let plasmaUniforms = new Float64Array(0);
+let plasmaWords = new Uint32Array(0);
+
 /**
  * The reference's plasma fractal (diamond-square, after FLHerne/mapgen): a square height map of
  * side `size` (a power of two) normalized to [0, 1]. Random offsets come from `stream` in a fixed
@@ -663,12 +667,17 @@ export function plasmaFractal(
   // cell takes one uniform, in the order below: all cells - 1 are drawn up front in bulk (the same
   // values as one stream.uniform() per cell) and read in order.
   map[0] = 0;
-  const uniforms = stream.fillUniform(new Float64Array(cells - 1));
+  if (plasmaUniforms.length < cells - 1) {
+    plasmaUniforms = new Float64Array(cells - 1);
+    plasmaWords = new Uint32Array(2 * (cells - 1));
+  }
+  const uniforms = stream.fillUniform(plasmaUniforms.subarray(0, cells - 1), plasmaWords);
   let next = 0;
   const mask = size - 1;
   let wibble = 100;
-  for (let step = size; step >= 2; step = step / 2) {
-    const half = step / 2;
+  // Integer halving (>> 1, not / 2) keeps step, half and the indices int32 for the JIT.
+  for (let step = size; step >= 2; step >>= 1) {
+    const half = step >> 1;
     // Square pass: the centre of each step x step square from its four corners.
     for (let y = half; y < size; y += step) {
       const above = (y - half) * size;
