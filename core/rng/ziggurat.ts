@@ -133,5 +133,12 @@ export function fillStandardNormals(stream: PhiloxStream, out: Float64Array): Fl
   return out;
 }
 
+/** Fill `out` with N(mean, sd^2) draws: mean + sd * z for fillStandardNormals' z, in order. */
+export function fillNormals(stream: PhiloxStream, mean: number, sd: number, out: Float64Array): Float64Array {
+  fillStandardNormals(stream, out);
+  for (let i = 0; i < out.length; i++) out[i] = mean + sd * out[i];
+  return out;
+}
+
 /** The tables, for tests: layer edges x_i, their heights f(x_i), the common layer area. */
 export const ZIGGURAT_TABLES = { edges, heights, area: AREA, tailStart: R } as const;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { fillNormals } from '../../rng/ziggurat';
 import type { PerturbationModule } from '../module';
 import { motionBlur, roundHalfEven, zoomCentre } from './filters';
 import { mapImages } from './layout';
-import { fillNormal } from './weather-helpers';
 
 /**
  * ImageNet-C snow per severity: flake noise mean and SD, zoom of the flake layer, threshold below
@@ -53,13 +53,14 @@ type SnowParams = z.infer<typeof SnowParams>;
  * the crop (the zoomed layer is up to `zoom` pixels larger than the image, and the blur's
  * replicated edge is the zoomed layer's).
  *
- * Randomness, from the image's stream in this order: H x W normals (row-major; each the normal
- * quantile of one open uniform, as gaussian_noise), then one uniform for the blur angle.
+ * Randomness, from the image's stream in this order: H x W normals (row-major; ziggurat draws as
+ * gaussian_noise 1.1.0's, core/rng/ziggurat.ts), then one uniform for the blur angle. Version
+ * 1.1.0 replaces 1.0.0 (normal quantiles of 53-bit uniforms): same distribution, new bytes.
  *
  * Checked during development: fed Tempest's draws, the reference gives the same output to 1.5e-7
  * on MNIST digits and RGB images at every severity.
  *
- * Deviations: Tempest's seeded Philox streams and inverse-CDF normals instead of NumPy's global
+ * Deviations: Tempest's seeded Philox streams and ziggurat normals instead of NumPy's global
  * generator (same distribution, different draws); the layer is computed in float64 and the output
  * kept float32 instead of re-quantizing to uint8 (the layer's own 1/255 rounding is kept, as it
  * is part of the published definition). Comparability: flake size and blur length are in pixels as
@@ -80,7 +81,7 @@ const buffers: { noise: Float64Array; crop: Float64Array; zoomed: Float64Array; 
 
 export const snow: PerturbationModule<SnowParams> = {
   name: 'snow',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Motion-blurred snow flakes added over a whitened image',
   reference:
     'Hendrycks & Dietterich 2019 (ImageNet-C), imagecorruptions 1.1.2 snow parameters for severities 1-5',
@@ -101,7 +102,7 @@ export const snow: PerturbationModule<SnowParams> = {
         buffers.crop = new Float64Array(pixels);
       }
       const { noise, crop } = buffers;
-      fillNormal(stream, params.noiseMean, params.noiseSd, noise);
+      fillNormals(stream, params.noiseMean, params.noiseSd, noise);
       const zoomed = zoomCentre(noise, height, width, params.zoom, buffers.zoomed);
       buffers.zoomed = zoomed.data;
       const flakes = zoomed.data;

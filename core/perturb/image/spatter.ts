@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PerturbationModule } from '../module';
+import { fillNormals } from '../../rng/ziggurat';
 import { gaussianFilter } from './filters';
 import { mapImages } from './layout';
 import {
@@ -7,7 +8,6 @@ import {
   cannyEdges,
   chamferDistance,
   equalizeHistogram,
-  fillNormal,
   filter3x3Saturate,
 } from './weather-helpers';
 
@@ -141,15 +141,16 @@ function waterIntensity(scratch: SpatterScratch, height: number, width: number, 
  * Follows ImageNet-C's spatter (Hendrycks & Dietterich 2019; imagecorruptions 1.1.2, the 6-tuple
  * per severity in SPATTER_BY_SEVERITY, whose last entry picks the regime).
  *
- * Randomness: H x W normals from the image's stream (row-major; each the normal quantile of one
- * open uniform), nothing else.
+ * Randomness: H x W normals from the image's stream (row-major; ziggurat draws, one 32-bit word
+ * each but for rare rejections, core/rng/ziggurat.ts), nothing else. Version 1.1.0 replaces 1.0.0
+ * (normal quantiles of 53-bit uniforms): the same distribution, new draws, so new bytes.
  *
  * Deviations. The reference's OpenCV steps (Canny, distanceTransform with DIST_L2 and a 5 x 5
  * mask, equalizeHist, blur, filter2D) are reimplemented from OpenCV's algorithms, with their
  * integer, float32 and rounding steps, and gave OpenCV 5.0's exact bytes on 300 random layers
  * during development: they are not simplified stand-ins. Fed Tempest's draws, the reference gives
  * the whole module's output to 1.5e-7 on MNIST digits and RGB images at every severity.
- *  - Tempest's seeded Philox streams and inverse-CDF normals replace NumPy's global generator
+ *  - Tempest's seeded Philox streams and ziggurat normals replace NumPy's global generator
  *    (same distribution, different draws).
  *  - The liquid layer, its blur and the water intensity are float64 where the reference mixes
  *    float32 in (differences ~1e-7, which could flip a pixel lying exactly at a threshold); the
@@ -162,7 +163,7 @@ function waterIntensity(scratch: SpatterScratch, height: number, width: number, 
  */
 export const spatter: PerturbationModule<SpatterParams> = {
   name: 'spatter',
-  version: '1.0.0',
+  version: '1.1.0',
   description: 'Water drops (severities 1-3) or mud splashes (4-5) over the image',
   reference:
     'Hendrycks & Dietterich 2019 (ImageNet-C, extra corruption), imagecorruptions 1.1.2 spatter parameters for severities 1-5',
@@ -179,7 +180,7 @@ export const spatter: PerturbationModule<SpatterParams> = {
       if (sharedScratch?.pixels !== pixels) sharedScratch = makeScratch(pixels);
       const scratch = sharedScratch;
       const { noise, wet } = scratch;
-      fillNormal(stream, params.noiseMean, params.noiseSd, noise);
+      fillNormals(stream, params.noiseMean, params.noiseSd, noise);
       gaussianFilter(noise, height, width, params.blurSigma, wet);
       const threshold = params.threshold;
       if (params.regime === 'water') {
