@@ -24,7 +24,7 @@ import { packageRoot } from '../core/package-root';
 import type { PerturbationContext, PerturbationModule } from '../core/perturb/module';
 import { BUILTIN_PERTURBATIONS } from '../core/perturb/registry';
 import { deriveKey, sampleStream } from '../core/rng/keyed';
-import { makeTensor, sliceSamples, type Tensor } from '../core/tensor/tensor';
+import { makeTensor, type Tensor } from '../core/tensor/tensor';
 
 function numericArg(name: string, fallback: number): number {
   const index = process.argv.indexOf(name);
@@ -187,9 +187,16 @@ async function main(): Promise<void> {
             .join(', ')}`
         : 'reference not installed (bench/setup-imagecorruptions.sh or TEMPEST_IMAGECORRUPTIONS_PYTHON): Tempest only',
     );
-    // Warm Tempest's JIT on one image per module first: a real cell runs far more images than this.
-    for (const module of modules)
-      for (const { tensor } of sets) timeTempest(module, sliceSamples(tensor, 0, 1));
+    // Warm both sides up on the whole image set first, Tempest twice (its JIT optimizes a function
+    // only after many calls, and a real cell runs thousands of images, not the handful timed here;
+    // one image was not enough to reach the steady state), the reference once (caches, imports).
+    for (const module of modules) {
+      for (const { set, tensor } of sets) {
+        timeTempest(module, tensor);
+        timeTempest(module, tensor);
+        if (reference) await reference.time(module.name, set);
+      }
+    }
     const results = new Map<string, Measurement>();
     for (let repeat = 0; repeat < repeats; repeat++) {
       for (const module of modules) {
