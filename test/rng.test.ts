@@ -74,8 +74,8 @@ describe('Philox4x32-10', () => {
       for (let i = 0; i < lead; i++) expect(bulk.nextUint32()).toBe(single.nextUint32());
       const words = bulk.fillUint32(new Uint32Array(8 * lead + 5));
       expect([...words]).toEqual(Array.from(words, () => single.nextUint32()));
-      const uniforms = bulk.fillUniformOpen(new Float64Array(7 + lead), new Uint32Array(64));
-      expect([...uniforms]).toEqual(Array.from(uniforms, () => single.uniformOpen()));
+      const uniforms = bulk.fillUniform(new Float64Array(7 + lead), new Uint32Array(64));
+      expect([...uniforms]).toEqual(Array.from(uniforms, () => single.uniform()));
       const closed = bulk.fillUniform(new Float64Array(100 + lead));
       expect([...closed]).toEqual(Array.from(closed, () => single.uniform()));
       // The stream goes on after a fill exactly where single draws would be.

@@ -5,8 +5,8 @@ import { PHILOX_WASM_BASE64 } from './philox-wasm-bytes';
  * Bulk Philox blocks through WebAssembly (core/rng/philox.wat): i64.mul gives the 64-bit
  * products JavaScript has to assemble from doubles, about three times faster per block. The
  * module is compiled once at load and checked against `reference` (the JavaScript block
- * function) on a few counters; where WebAssembly is missing or disagrees, `wasmBlockFill` is
- * undefined and streams use JavaScript alone, with the same words.
+ * function) on a few counters; where WebAssembly is missing or disagrees, makeWasmBlockFill
+ * returns undefined and streams use JavaScript alone, with the same words.
  */
 
 /** Writes `blocks` blocks from block counter (lo, hi) of stream (key, streamId) to out[at..]. */

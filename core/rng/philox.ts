@@ -139,10 +139,25 @@ export class PhiloxStream {
 
   /** Write the stream's next two blocks to out[at..at+7] and move the counter on. */
   private nextBlockPair(out: Uint32Array, at: number): void {
-    const lo = this.blockIndex % 0x100000000;
-    const hi = Math.floor(this.blockIndex / 0x100000000);
-    philoxBlockPair(lo, hi, this.streamId[0], this.streamId[1], this.key[0], this.key[1], out, at);
+    philoxBlockPair(
+      this.counterLo(),
+      this.counterHi(),
+      this.streamId[0],
+      this.streamId[1],
+      this.key[0],
+      this.key[1],
+      out,
+      at,
+    );
     this.blockIndex += 2;
+  }
+
+  /** Words 0 and 1 of the next block's counter. */
+  private counterLo(): number {
+    return this.blockIndex % 0x100000000;
+  }
+  private counterHi(): number {
+    return Math.floor(this.blockIndex / 0x100000000);
   }
 
   /**
@@ -156,9 +171,7 @@ export class PhiloxStream {
     while (i < length && this.used < 8) out[i++] = this.blocks[this.used++];
     const wholeBlocks = (length - i) >>> 2;
     if (WASM_BLOCK_FILL !== undefined && wholeBlocks >= WASM_MIN_BLOCKS) {
-      const lo = this.blockIndex % 0x100000000;
-      const hi = Math.floor(this.blockIndex / 0x100000000);
-      WASM_BLOCK_FILL(this.key, this.streamId, lo, hi, wholeBlocks, out, i);
+      WASM_BLOCK_FILL(this.key, this.streamId, this.counterLo(), this.counterHi(), wholeBlocks, out, i);
       this.blockIndex += wholeBlocks;
       i += 4 * wholeBlocks;
     }
@@ -177,16 +190,6 @@ export class PhiloxStream {
    * holds the words (length at least 2 * out.length) so repeated fills need not allocate.
    */
   fillUniform(out: Float64Array, scratch?: Uint32Array): Float64Array {
-    return this.fillUniforms(out, 0, scratch);
-  }
-
-  /** As fillUniform, with the next out.length uniformOpen() values. */
-  fillUniformOpen(out: Float64Array, scratch?: Uint32Array): Float64Array {
-    return this.fillUniforms(out, 0.5, scratch);
-  }
-
-  /** (a * 2^26 + b + offset) / 2^53 from each pair of words: uniform() for 0, uniformOpen() for 0.5. */
-  private fillUniforms(out: Float64Array, offset: number, scratch: Uint32Array | undefined): Float64Array {
     const words = this.fillUint32(
       scratch !== undefined && scratch.length >= 2 * out.length
         ? scratch.subarray(0, 2 * out.length)
@@ -195,7 +198,7 @@ export class PhiloxStream {
     for (let i = 0; i < out.length; i++) {
       const a = words[2 * i] >>> 5;
       const b = words[2 * i + 1] >>> 6;
-      out[i] = (a * TWO_POW_26 + b + offset) / TWO_POW_53;
+      out[i] = (a * TWO_POW_26 + b) / TWO_POW_53;
     }
     return out;
   }

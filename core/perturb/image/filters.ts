@@ -131,10 +131,26 @@ export function separableFilterJs(
     correlateLine(line, rowKernel, width, filtered);
     temp.set(filtered, y * width);
   }
-  // Where padded row j (j - columnRadius in image rows) starts in temp.
-  const rowStart = new Int32Array(height + 2 * columnRadius);
-  for (let j = 0; j < rowStart.length; j++) rowStart[j] = borderIndex(j - columnRadius, height, mode) * width;
+  const rowStart = paddedRowStarts(
+    height,
+    width,
+    columnRadius,
+    mode,
+    new Int32Array(height + 2 * columnRadius),
+  );
   correlateColumns(temp, rowStart, columnKernel, height, width, out);
+}
+
+/** rowStart[j]: where padded row j (image row j - radius, mapped by `mode`) starts in a plane. */
+function paddedRowStarts(
+  height: number,
+  width: number,
+  radius: number,
+  mode: BorderMode,
+  rowStart: Int32Array,
+): Int32Array {
+  for (let j = 0; j < rowStart.length; j++) rowStart[j] = borderIndex(j - radius, height, mode) * width;
+  return rowStart;
 }
 
 /**
@@ -171,8 +187,13 @@ function separableFilterWasm(
     fillPaddedLine(src, y * width, 1, width, rowRadius, mode, line);
     wasm.correlateLine(lineAt, rowKernelAt, rowKernel.length, width, tempAt + 8 * y * width);
   }
-  const rowStart = new Int32Array(buffer, rowStartAt, height + 2 * columnRadius);
-  for (let j = 0; j < rowStart.length; j++) rowStart[j] = borderIndex(j - columnRadius, height, mode) * width;
+  paddedRowStarts(
+    height,
+    width,
+    columnRadius,
+    mode,
+    new Int32Array(buffer, rowStartAt, height + 2 * columnRadius),
+  );
   wasm.correlateColumns(tempAt, rowStartAt, columnKernelAt, columnKernel.length, height, width, outAt);
   out.set(new Float64Array(buffer, outAt, pixels));
 }
